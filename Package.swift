@@ -1,0 +1,53 @@
+// swift-tools-version: 6.1
+import PackageDescription
+
+// The package is layered; each target depends only on the layers below it.
+//
+//   BPFInstructionSet   instruction model, opcode table, decoder, disassembler
+//   BPFAssembler        text -> instructions            (ISA)
+//   BPFRuntime          memory regions, helpers, interpreter (ISA)
+//   BPFMaps             Linux map types with Linux semantics (no dependencies)
+//   BPFLinux            the one wrapper around Linux's bpf() syscall (reference oracle)
+//   BPFObject           ELF/BTF -> ObjectSpec, described not loaded (ISA, MapType from BPFMaps)
+//   BPFConformance      the conformance `.data` format and its runner
+//   BPFKit              umbrella that re-exports the public API
+//   BPFKitCommands      the `bpfkit` subcommands (wiring only)
+//   bpfkit              thin @main executable
+let package = Package(
+    name: "BPFKit",
+    platforms: [.macOS(.v15)],
+    products: [
+        .library(name: "BPFKit", targets: ["BPFKit"]),
+        .executable(name: "bpfkit", targets: ["bpfkit"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        .target(name: "BPFInstructionSet"),
+        .target(name: "BPFAssembler", dependencies: ["BPFInstructionSet"]),
+        .target(name: "BPFRuntime", dependencies: ["BPFInstructionSet"]),
+        .target(name: "BPFMaps"),
+        .target(name: "BPFLinux"),
+        .target(name: "BPFObject", dependencies: ["BPFInstructionSet", "BPFMaps"]),
+        .target(name: "BPFConformance", dependencies: ["BPFInstructionSet", "BPFAssembler", "BPFRuntime"]),
+        .target(name: "BPFKit", dependencies: [
+            "BPFInstructionSet", "BPFAssembler", "BPFRuntime", "BPFMaps", "BPFObject", "BPFConformance",
+            "BPFLinux",
+        ]),
+        .target(name: "BPFKitCommands", dependencies: [
+            "BPFKit",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+        .executableTarget(name: "bpfkit", dependencies: ["BPFKitCommands"]),
+
+        .testTarget(name: "BPFInstructionSetTests", dependencies: ["BPFInstructionSet"]),
+        .testTarget(name: "BPFAssemblerTests", dependencies: ["BPFAssembler"]),
+        .testTarget(name: "BPFRuntimeTests", dependencies: ["BPFRuntime", "BPFAssembler"]),
+        .testTarget(name: "BPFMapsTests", dependencies: ["BPFMaps", "BPFLinux"]),
+        .testTarget(name: "BPFLinuxTests", dependencies: ["BPFLinux"]),
+        .testTarget(name: "BPFObjectTests", dependencies: ["BPFObject"]),
+        .testTarget(name: "BPFConformanceTests", dependencies: ["BPFConformance"]),
+        .testTarget(name: "BPFKitCommandsTests", dependencies: ["BPFKitCommands"]),
+    ]
+)
