@@ -1,0 +1,12 @@
+/// BPFKitCommands: the `bpfkit` subcommands. This target only wires the library
+/// to the command line; no BPF logic lives here.
+import ArgumentParser
+import BPFKit
+
+public struct BPFKitCommand: ParsableCommand {
+    public static let configuration = CommandConfiguration(
+        commandName: "bpfkit",
+        abstract: "Assemble, disassemble, load, verify and run eBPF programs in user space."
+    )
+    public init() {}
+}

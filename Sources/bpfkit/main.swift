@@ -1,0 +1,3 @@
+import BPFKitCommands
+
+BPFKitCommand.main()
