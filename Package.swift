@@ -8,7 +8,7 @@ import PackageDescription
 //   BPFRuntime          memory regions, helpers, interpreter (ISA)
 //   BPFMaps             Linux map types with Linux semantics (no dependencies)
 //   BPFLinux            the one wrapper around Linux's bpf() syscall (reference oracle)
-//   BPFObject           ELF/BTF -> ObjectSpec, described not loaded (ISA, MapType from BPFMaps)
+//   BPFObject           ELF/BTF -> ObjectSpec, described not loaded (ISA)
 //   BPFConformance      the conformance `.data` format and its runner
 //   BPFKit              umbrella that re-exports the public API
 //   BPFKitCommands      the `bpfkit` subcommands (wiring only)
@@ -29,7 +29,7 @@ let package = Package(
         .target(name: "BPFRuntime", dependencies: ["BPFInstructionSet"]),
         .target(name: "BPFMaps"),
         .target(name: "BPFLinux"),
-        .target(name: "BPFObject", dependencies: ["BPFInstructionSet", "BPFMaps"]),
+        .target(name: "BPFObject", dependencies: ["BPFInstructionSet"]),
         .target(name: "BPFConformance", dependencies: ["BPFInstructionSet", "BPFAssembler", "BPFRuntime"]),
         .target(name: "BPFKit", dependencies: [
             "BPFInstructionSet", "BPFAssembler", "BPFRuntime", "BPFMaps", "BPFObject", "BPFConformance",
