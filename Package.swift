@@ -11,6 +11,7 @@ import PackageDescription
 //   BPFObject           ELF/BTF -> ObjectSpec, described not loaded (ISA)
 //   BPFConformance      the conformance `.data` format and its runner
 //   BPFKit              umbrella that re-exports the public API
+//   BPFBenchmarks       workloads and measurement behind `bpfkit bench` (never in tests)
 //   BPFKitCommands      the `bpfkit` subcommands (wiring only)
 //   bpfkit              thin @main executable
 let package = Package(
@@ -35,8 +36,9 @@ let package = Package(
             "BPFInstructionSet", "BPFAssembler", "BPFRuntime", "BPFMaps", "BPFObject", "BPFConformance",
             "BPFLinux",
         ]),
+        .target(name: "BPFBenchmarks", dependencies: ["BPFKit"]),
         .target(name: "BPFKitCommands", dependencies: [
-            "BPFKit",
+            "BPFKit", "BPFBenchmarks",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "bpfkit", dependencies: ["BPFKitCommands"]),

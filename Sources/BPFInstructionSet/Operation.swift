@@ -1,7 +1,7 @@
 /// Every distinct eBPF operation, one case per (opcode, variant) pair of the
 /// opcode table. The cases are dense so that engines can dispatch on them with
 /// a jump table; `OpcodeTable` says how each is encoded and written.
-public enum Operation: UInt8, Sendable, CaseIterable {
+public enum Operation: UInt8, Sendable, CaseIterable, BitwiseCopyable {
     // ALU64 and ALU32, immediate and register sources.
     case add64Imm, add64Reg, add32Imm, add32Reg
     case sub64Imm, sub64Reg, sub32Imm, sub32Reg

@@ -6,7 +6,8 @@ import BPFKit
 public struct BPFKitCommand: ParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "bpfkit",
-        abstract: "Assemble, disassemble, load, verify and run eBPF programs in user space."
+        abstract: "Assemble, disassemble and run eBPF programs in user space.",
+        subcommands: [RunCommand.self, AsmCommand.self, DisasmCommand.self, ConformanceCommand.self, BenchCommand.self]
     )
     public init() {}
 }

@@ -1,0 +1,126 @@
+import BPFInstructionSet
+
+/// The five argument registers of a helper call.
+public struct HelperArguments: Sendable {
+    public var r1, r2, r3, r4, r5: UInt64
+    public init(_ r1: UInt64 = 0, _ r2: UInt64 = 0, _ r3: UInt64 = 0, _ r4: UInt64 = 0, _ r5: UInt64 = 0) {
+        (self.r1, self.r2, self.r3, self.r4, self.r5) = (r1, r2, r3, r4, r5)
+    }
+}
+
+/// How a helper stops the program instead of returning.
+public enum HelperError: Error, Sendable, Equatable {
+    /// The helper ends the program at once with this return value (a host's "deny now").
+    case exitProgram(returnValue: UInt64)
+    /// The helper refuses its arguments; the program stops with a fault naming the helper.
+    case fault(String)
+}
+
+/// A function a program can call with `call imm`. IDs 1-211 are Linux's helpers;
+/// a host's own helpers take IDs outside Linux's range (e.g. from 0x10000 up).
+public struct Helper: Sendable {
+    public typealias Body = @Sendable (HelperArguments, HelperCallContext) throws(HelperError) -> UInt64
+
+    public let id: Int32
+    public let name: String
+    public let body: Body
+
+    public init(id: Int32, name: String, body: @escaping Body) {
+        self.id = id
+        self.name = name
+        self.body = body
+    }
+}
+
+/// The helpers a program may call, by ID.
+public struct HelperRegistry: Sendable {
+    private var helpers: [Int32: Helper] = [:]
+
+    public init(_ helpers: [Helper] = []) {
+        for helper in helpers { register(helper) }
+    }
+
+    /// Adds or replaces the helper with `helper.id`.
+    public mutating func register(_ helper: Helper) {
+        helpers[helper.id] = helper
+    }
+
+    public subscript(id: Int32) -> Helper? { helpers[id] }
+
+    public var all: [Helper] { helpers.values.sorted { $0.id < $1.id } }
+}
+
+/// What a helper sees of the running program besides its arguments: memory
+/// checks for pointer arguments, extra regions it grants (a map value it returns),
+/// a trace stream and a tail-call request.
+public final class HelperCallContext {
+    /// The mode the program runs in; in checked mode helpers must validate pointers.
+    public let mode: ExecutionMode
+    /// Regions beyond the run's own that the program may touch from now on.
+    var grantedRegions: [MemoryRegion] = []
+    var runRegions: [MemoryRegion]
+    var stackRange: (low: UInt64, high: UInt64) = (0, 0)
+    /// Lines written by trace helpers, in order.
+    public internal(set) var trace: [String] = []
+    /// Set by a tail-call helper; the interpreter switches program when the helper returns.
+    var pendingTailCall: ExecutableProgram?
+    /// Opaque per-run value a host can hang its own state on (a packet, a process).
+    public var userInfo: AnyObject?
+
+    init(mode: ExecutionMode, regions: [MemoryRegion]) {
+        self.mode = mode
+        self.runRegions = regions
+    }
+
+    /// Lets the program touch `region` for the rest of this run (checked mode).
+    public func grantAccess(to region: MemoryRegion) {
+        grantedRegions.append(region)
+    }
+
+    /// True when the program may read (or write) `[address, address + size)`.
+    public func isAccessible(address: UInt64, size: UInt64, write: Bool) -> Bool {
+        if address >= stackRange.low, size <= stackRange.high - stackRange.low,
+           address - stackRange.low <= (stackRange.high - stackRange.low) - size {
+            return true
+        }
+        for region in runRegions where region.contains(address: address, size: size) {
+            if !write || region.isWritable { return true }
+        }
+        for region in grantedRegions where region.contains(address: address, size: size) {
+            if !write || region.isWritable { return true }
+        }
+        return false
+    }
+
+    /// A helper's pointer argument as a buffer, after the same check a load or store gets.
+    public func buffer(at address: UInt64, count: UInt64, write: Bool) throws(HelperError) -> UnsafeMutableRawBufferPointer {
+        guard count > 0 else { return UnsafeMutableRawBufferPointer(start: nil, count: 0) }
+        if mode == .checked && !isAccessible(address: address, size: count, write: write) {
+            throw .fault("\(write ? "write to" : "read from") \(count) bytes at 0x\(hexDigits(address)) is outside the memory the program may touch")
+        }
+        guard let base = UnsafeMutableRawPointer(bitPattern: UInt(address)) else {
+            throw .fault("null pointer argument")
+        }
+        return UnsafeMutableRawBufferPointer(start: base, count: Int(count))
+    }
+
+    /// Appends a line to the run's trace stream.
+    public func emitTrace(_ line: String) {
+        trace.append(line)
+    }
+
+    /// Tail calls made so far in this run.
+    public internal(set) var tailCallCount = 0
+    /// Linux's limit on a chain of tail calls (MAX_TAIL_CALL_CNT).
+    public static let tailCallLimit = 33
+
+    /// Asks the interpreter to continue in `program` when the helper returns
+    /// (a successful `bpf_tail_call`). Returns false, and changes nothing, when the
+    /// chain limit is reached: the tail call fails and the caller goes on.
+    public func requestTailCall(to program: ExecutableProgram) -> Bool {
+        guard tailCallCount < Self.tailCallLimit else { return false }
+        tailCallCount += 1
+        pendingTailCall = program
+        return true
+    }
+}
