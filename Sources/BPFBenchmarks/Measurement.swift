@@ -31,15 +31,15 @@ public enum InterpreterBenchmark {
         }
         let interpreter = Interpreter(program: program, mode: mode)
         var memory = workload.memory
-        return try memory.withUnsafeMutableBytes { buffer throws(BenchmarkFailure) -> Timing in
+        let outcome = memory.withUnsafeMutableBytes { buffer -> Result<Timing, BenchmarkFailure> in
             let first: ExecutionResult
             do {
                 first = try interpreter.run(memory: buffer)
             } catch {
-                throw BenchmarkFailure(description: "\(workload.name): \(error)")
+                return .failure(BenchmarkFailure(description: "\(workload.name): \(error)"))
             }
             guard first.returnValue == workload.expectedResult else {
-                throw BenchmarkFailure(description: "\(workload.name): returned 0x\(hex(first.returnValue)), expected 0x\(hex(workload.expectedResult))")
+                return .failure(BenchmarkFailure(description: "\(workload.name): returned 0x\(hex(first.returnValue)), expected 0x\(hex(workload.expectedResult))"))
             }
             // Calibrate the number of runs per round from one timed batch.
             var runs = 1
@@ -57,9 +57,10 @@ public enum InterpreterBenchmark {
                 perRun.append(Double(elapsed) / Double(runs))
             }
             perRun.sort()
-            return Timing(median: perRun[perRun.count / 2], min: perRun.first!, max: perRun.last!,
-                          instructionsPerRun: first.instructionsExecuted)
+            return .success(Timing(median: perRun[perRun.count / 2], min: perRun.first!, max: perRun.last!,
+                                   instructionsPerRun: first.instructionsExecuted))
         }
+        return try outcome.get()
     }
 
     @inline(never)

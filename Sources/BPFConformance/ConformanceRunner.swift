@@ -46,7 +46,7 @@ public struct ConformanceRunner: Sendable {
             do {
                 return try Assembler.assemble(assembly)
             } catch {
-                throw ProgramLoadFailure(description: "\(test.name): \(error.description(firstLine: test.assemblyFirstLine))")
+                throw ProgramLoadFailure(description: error.located(in: test.name, firstLine: test.assemblyFirstLine))
             }
         }
         if let raw = test.raw { return raw }
@@ -132,13 +132,5 @@ public struct ConformanceRunner: Sendable {
             }
         }
         return files
-    }
-}
-
-extension AssemblyError {
-    /// The error with its line counted from the start of the file, not of the section.
-    func description(firstLine: Int) -> String {
-        guard firstLine > 0 else { return description }
-        return "line \(line + firstLine - 1) of the file: \(description)"
     }
 }

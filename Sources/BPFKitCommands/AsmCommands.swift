@@ -55,7 +55,7 @@ struct DisasmCommand: ParsableCommand {
             }
             print(Disassembler.listing(decoded, syntax: syntax), terminator: "")
         } catch {
-            FileHandle.standardError.write(Data("error: \(error.description)\n".utf8))
+            FileHandle.standardError.write(Data("error: \(error)\n".utf8))
             throw ExitCode(2)
         }
     }

@@ -38,7 +38,7 @@ struct ProgramInput {
             do {
                 return ProgramInput(name: name, instructions: try Assembler.assemble(text), memory: nil)
             } catch {
-                throw Failure(description: "\(path): \(error.description)")
+                throw Failure(description: error.located(in: path))
             }
         case "bin":
             do {

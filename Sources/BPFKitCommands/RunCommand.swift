@@ -55,8 +55,8 @@ struct RunCommand: ParsableCommand {
                 throw ProgramInput.Failure(description: "\(file): \(error.description)")
             }
         } catch {
-            report(.object([("accepted", .bool(false)), ("error", .string(error.description))]),
-                   plain: "error: \(error.description)")
+            report(.object([("accepted", .bool(false)), ("error", .string("\(error)"))]),
+                   plain: "error: \(error)")
             throw ExitCode(2)
         }
 
@@ -71,8 +71,8 @@ struct RunCommand: ParsableCommand {
                             ("instructionsExecuted", .unsigned(outcome.instructionsExecuted))]),
                    plain: r0)
         case .failure(let error):
-            report(.object([("accepted", .bool(true)), ("error", .string(error.description)), ("r0", .null)]),
-                   plain: "error: \(error.description)")
+            report(.object([("accepted", .bool(true)), ("error", .string("\(error)")), ("r0", .null)]),
+                   plain: "error: \(error)")
             throw ExitCode(1)
         }
     }

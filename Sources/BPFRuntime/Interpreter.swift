@@ -32,7 +32,9 @@ public final class Interpreter {
     public var instructionBudget: UInt64
     public static let defaultInstructionBudget: UInt64 = 100_000_000
     /// Linux's bound on `may_goto` iterations per run (BPF_MAX_LOOPS).
-    public static let mayGotoBudget: UInt64 = 8 * 1024 * 1024
+    public static let defaultMayGotoLimit: UInt64 = 8 * 1024 * 1024
+    /// How many `may_goto` fall-throughs a run gets before they start to jump.
+    public var mayGotoLimit: UInt64 = Interpreter.defaultMayGotoLimit
 
     private let memory = ExecutionStack()
 
@@ -96,7 +98,7 @@ public final class Interpreter {
         var pc = 0
         var count: UInt64 = 0
         var stackLow = stackTop - UInt64(Registers.stackSize)
-        var mayGotoLeft = Interpreter.mayGotoBudget
+        var mayGotoLeft = mayGotoLimit
         defer { executed = count }
 
         /// Checked mode: the access must lie in the live stack frames or a region.
