@@ -35,7 +35,8 @@ public enum Assembler {
     public static func assembleProgram(_ text: String) throws(AssemblyError) -> AssembledProgram {
         var state = AssemblerState()
         var lineNumber = 0
-        for line in text.split(separator: "\n", omittingEmptySubsequences: false) {
+        // "\r\n" is one Character in Swift, so it is matched on its own.
+        for line in text.split(omittingEmptySubsequences: false, whereSeparator: { $0 == "\n" || $0 == "\r\n" }) {
             lineNumber += 1
             try state.assembleLine(Array(line.unicodeScalars), lineNumber)
         }
