@@ -48,7 +48,10 @@ public enum ProgramDecoder {
             if descriptor.isWide {
                 guard index + 1 < slots.count else { throw .incompleteWideInstruction(index: index) }
                 let next = slots[index + 1]
-                guard next.opcode == 0, next.registers == 0, next.offset == 0 else {
+                // Linux: the second slot has no opcode, registers or offset; a function
+                // reference (BPF_PSEUDO_FUNC) has no upper immediate either.
+                guard next.opcode == 0, next.registers == 0, next.offset == 0,
+                      descriptor.operation != .loadFunction || next.immediate == 0 else {
                     throw .malformedWideInstructionSecondSlot(index: index)
                 }
                 wide = UInt64(UInt32(bitPattern: instruction.immediate)) | UInt64(UInt32(bitPattern: next.immediate)) << 32

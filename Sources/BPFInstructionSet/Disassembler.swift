@@ -63,12 +63,12 @@ public enum Disassembler {
         let low = decoded.immediate
         let high = Int32(truncatingIfNeeded: decoded.wideImmediate >> 32)
         switch decoded.operation {
-        case .loadMapFD: return "map:\(low)" + (high != 0 ? "+\(high)" : "")
-        case .loadMapValue: return "map_value:\(low)+\(high)"
-        case .loadBTFID: return "btf_id:\(low)" + (high != 0 ? "+\(high)" : "")
+        case .loadMapFD: return "map:\(low)" + (high != 0 ? signed(high) : "")
+        case .loadMapValue: return "map_value:\(low)\(signed(high))"
+        case .loadBTFID: return "btf_id:\(low)" + (high != 0 ? signed(high) : "")
         case .loadFunction: return "func:\(signed(low))"
-        case .loadMapIndex: return "map_idx:\(low)" + (high != 0 ? "+\(high)" : "")
-        case .loadMapIndexValue: return "map_idx_value:\(low)+\(high)"
+        case .loadMapIndex: return "map_idx:\(low)" + (high != 0 ? signed(high) : "")
+        case .loadMapIndexValue: return "map_idx_value:\(low)\(signed(high))"
         default: return "0x" + hex(decoded.wideImmediate)
         }
     }
@@ -98,7 +98,7 @@ public enum Disassembler {
             }
         case .aluImmediate: return "\(dst) \(d.symbol) \(i.immediate)"
         case .unary:
-            if d.form == .unary, d.symbol == "-" { return "\(dst) = -\(dst)" }
+            if d.symbol == "-" { return "\(dst) = -\(dst)" }
             return "r\(i.destination) = \(d.symbol) r\(i.destination)"
         case .jump: return "goto \(signed(i.offset))"
         case .jumpLong: return "gotol \(signed(i.immediate))"
@@ -117,11 +117,11 @@ public enum Disassembler {
             let high = Int32(truncatingIfNeeded: decoded.wideImmediate >> 32)
             switch decoded.operation {
             case .loadMapFD: return "\(r) = map[\(low)]"
-            case .loadMapValue: return "\(r) = map[\(low)][0]+\(high)"
+            case .loadMapValue: return "\(r) = map[\(low)][0]\(signed(high))"
             case .loadBTFID: return "\(r) = btf_id[\(low)]"
             case .loadFunction: return "\(r) = func[pc\(signed(low))]"
             case .loadMapIndex: return "\(r) = map_idx[\(low)]"
-            case .loadMapIndexValue: return "\(r) = map_idx[\(low)][0]+\(high)"
+            case .loadMapIndexValue: return "\(r) = map_idx[\(low)][0]\(signed(high))"
             default: return "\(r) = 0x\(hex(decoded.wideImmediate)) ll"
             }
         case .loadMemory:

@@ -10,9 +10,11 @@ public struct Instruction: Hashable, Sendable, BitwiseCopyable {
     public var offset: Int16
     public var immediate: Int32
 
+    /// Register numbers are 4-bit fields: only the low four bits of `destination`
+    /// and `source` are kept.
     public init(opcode: UInt8, destination: UInt8 = 0, source: UInt8 = 0, offset: Int16 = 0, immediate: Int32 = 0) {
         self.opcode = opcode
-        self.registers = (destination & 0x0f) | (source << 4)
+        self.registers = (destination & 0x0f) | (source & 0x0f) << 4
         self.offset = offset
         self.immediate = immediate
     }
@@ -37,7 +39,7 @@ public struct Instruction: Hashable, Sendable, BitwiseCopyable {
 
     public var source: UInt8 {
         get { registers >> 4 }
-        set { registers = (registers & 0x0f) | (newValue << 4) }
+        set { registers = (registers & 0x0f) | (newValue & 0x0f) << 4 }
     }
 
     /// The instruction class (the low three bits of the opcode).

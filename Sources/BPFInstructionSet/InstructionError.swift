@@ -40,7 +40,7 @@ public enum InstructionError: Error, Equatable, Sendable, CustomStringConvertibl
         case .incompleteWideInstruction(let index):
             "instruction \(index): lddw needs a second 8-byte slot, but the program ends"
         case .malformedWideInstructionSecondSlot(let index):
-            "instruction \(index): the second slot of lddw must have opcode, registers and offset zero"
+            "instruction \(index): the second slot of lddw must have opcode, registers and offset zero (and, for a function reference, immediate zero)"
         case .jumpOutOfRange(let index, let target, let count):
             "instruction \(index): jump target \(target) is outside the program (0..<\(count))"
         case .jumpIntoWideInstruction(let index, let target):
