@@ -6,6 +6,9 @@ public enum MapFactory {
         switch definition.type {
         case .array, .perCPUArray: return try ArrayMap(definition)
         case .hash, .perCPUHash, .lruHash, .lruPerCPUHash: return try HashMap(definition)
+        case .queue, .stack: return try QueueStackMap(definition)
+        case .bloomFilter: return try BloomFilterMap(definition)
+        case .lpmTrie: return try LPMTrieMap(definition)
         default:
             throw MapDefinitionError(field: "type", rule: "the \(definition.type.name) map type is not implemented by BPFKit.", errno: LinuxErrno.EOPNOTSUPP)
         }
