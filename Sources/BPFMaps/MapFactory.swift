@@ -9,6 +9,7 @@ public enum MapFactory {
         case .queue, .stack: return try QueueStackMap(definition)
         case .bloomFilter: return try BloomFilterMap(definition)
         case .lpmTrie: return try LPMTrieMap(definition)
+        case .ringBuffer: return try RingBufferMap(definition)
         default:
             throw MapDefinitionError(field: "type", rule: "the \(definition.type.name) map type is not implemented by BPFKit.", errno: LinuxErrno.EOPNOTSUPP)
         }
