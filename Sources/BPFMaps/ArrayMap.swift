@@ -47,10 +47,11 @@ public final class ArrayMap: BPFMap {
         if flags & UpdateFlags.noExist != 0 { return -LinuxErrno.EEXIST }
         if flags & UpdateFlags.lock != 0 { return -LinuxErrno.EINVAL }  // no bpf_spin_lock without BTF
         let size = Int(definition.valueSize)
-        if cpuCount > 1 && cpu < 0 {
+        if definition.type.isPerCPU && cpu < 0 {
             for target in 0..<cpuCount {
                 // `value` holds cpuCount padded values (checked by the user face).
-                slot(index, cpu: target).copyMemory(from: value + target * elementSize, byteCount: size)
+                // As Linux, user space writes the whole 8-byte-padded slot of every CPU.
+                slot(index, cpu: target).copyMemory(from: value + target * elementSize, byteCount: elementSize)
             }
         } else {
             let target = cpuCount == 1 ? 0 : min(cpu, cpuCount - 1)
@@ -83,8 +84,7 @@ public final class ArrayMap: BPFMap {
         result.reserveCapacity(userValueSize)
         for cpu in 0..<cpuCount {
             // Each slot has `valueSize` initialised bytes (zeroed at creation).
-            result.append(contentsOf: UnsafeRawBufferPointer(start: slot(index, cpu: cpu), count: Int(definition.valueSize)))
-            if cpuCount > 1 { result.append(contentsOf: repeatElement(0, count: elementSize - Int(definition.valueSize))) }
+            result.append(contentsOf: UnsafeRawBufferPointer(start: slot(index, cpu: cpu), count: definition.type.isPerCPU ? elementSize : Int(definition.valueSize)))
         }
         return result
     }

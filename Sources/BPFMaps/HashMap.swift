@@ -200,11 +200,12 @@ public final class HashMap: BPFMap {
     @inline(__always)
     func store(_ value: UnsafeRawPointer, into index: Int32, cpu: Int, fresh: Bool) {
         let size = Int(definition.valueSize)
-        if cpuCount == 1 {
+        if !definition.type.isPerCPU {
             valuePointer(index, cpu: 0).copyMemory(from: value, byteCount: size)
         } else if cpu < 0 {
             for target in 0..<cpuCount {
-                valuePointer(index, cpu: target).copyMemory(from: value + target * valueStride, byteCount: size)
+                // As Linux, user space writes the whole 8-byte-padded slot of every CPU.
+                valuePointer(index, cpu: target).copyMemory(from: value + target * valueStride, byteCount: valueStride)
             }
         } else {
             let current = min(cpu, cpuCount - 1)
@@ -332,14 +333,13 @@ public final class HashMap: BPFMap {
             defer { bucketLocks.unlock(bucket) }
             let index = find(keyPointer, hash: h, bucket: bucket)
             guard index >= 0 else { return nil }
-            if cpuCount == 1 {
+            if !definition.type.isPerCPU {
                 return Array(UnsafeRawBufferPointer(start: valuePointer(index, cpu: 0), count: Int(definition.valueSize)))
             }
             var result = [UInt8]()
             result.reserveCapacity(valueStride * cpuCount)
             for cpu in 0..<cpuCount {
-                result.append(contentsOf: UnsafeRawBufferPointer(start: valuePointer(index, cpu: cpu), count: Int(definition.valueSize)))
-                result.append(contentsOf: repeatElement(0, count: valueStride - Int(definition.valueSize)))
+                result.append(contentsOf: UnsafeRawBufferPointer(start: valuePointer(index, cpu: cpu), count: valueStride))
             }
             return result
         }
