@@ -42,10 +42,12 @@ public final class ArrayMap: BPFMap {
     /// With `cpu >= 0` (a program) writes that CPU's slot; with `cpu < 0`
     /// (user space) `value` holds every CPU's value, each padded to 8 bytes.
     public func update(key: UnsafeRawPointer, value: UnsafeRawPointer, flags: UInt64, cpu: Int) -> Int32 {
-        if flags & ~UpdateFlags.lock > UpdateFlags.exist { return -LinuxErrno.EINVAL }
+        // BPF_F_LOCK needs a bpf_spin_lock in the value (BTF), which these maps never have;
+        // the syscall refuses it before the map looks at the key.
+        if flags & UpdateFlags.lock != 0 { return -LinuxErrno.EINVAL }
+        if flags > UpdateFlags.exist { return -LinuxErrno.EINVAL }
         guard let index = index(of: key) else { return -LinuxErrno.E2BIG }
         if flags & UpdateFlags.noExist != 0 { return -LinuxErrno.EEXIST }
-        if flags & UpdateFlags.lock != 0 { return -LinuxErrno.EINVAL }  // no bpf_spin_lock without BTF
         let size = Int(definition.valueSize)
         if definition.type.isPerCPU && cpu < 0 {
             for target in 0..<cpuCount {

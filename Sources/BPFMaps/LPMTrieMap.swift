@@ -103,7 +103,8 @@ public final class LPMTrieMap: BPFMap {
     // MARK: Program face
 
     public func lookup(key: UnsafeRawPointer, cpu: Int) -> UnsafeMutableRawPointer? {
-        let length = min(Int(key.loadUnaligned(as: UInt32.self)), maxPrefixLength)
+        let length = Int(key.loadUnaligned(as: UInt32.self))
+        if length > maxPrefixLength { return nil }  // as Linux's trie_lookup_elem
         let keyData = key + 4
         lock.lock(0)
         defer { lock.unlock(0) }
