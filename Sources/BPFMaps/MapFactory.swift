@@ -10,6 +10,8 @@ public enum MapFactory {
         case .bloomFilter: return try BloomFilterMap(definition)
         case .lpmTrie: return try LPMTrieMap(definition)
         case .ringBuffer: return try RingBufferMap(definition)
+        case .programArray, .arrayOfMaps, .cgroupArray: return try ObjectArrayMap(definition)
+        case .perfEventArray: return try PerfEventArrayMap(definition)
         default:
             throw MapDefinitionError(field: "type", rule: "the \(definition.type.name) map type is not implemented by BPFKit.", errno: LinuxErrno.EOPNOTSUPP)
         }

@@ -100,7 +100,7 @@ public enum MapType: UInt32, Sendable, CaseIterable, CustomStringConvertible {
     public var isSupported: Bool {
         switch self {
         case .hash, .array, .programArray, .perfEventArray, .perCPUHash, .perCPUArray, .cgroupArray,
-             .lruHash, .lruPerCPUHash, .lpmTrie, .arrayOfMaps, .hashOfMaps, .queue, .stack,
+             .lruHash, .lruPerCPUHash, .lpmTrie, .arrayOfMaps, .queue, .stack,
              .ringBuffer, .bloomFilter:
             true
         default:
