@@ -38,10 +38,14 @@ struct ELFFile {
         var offset: UInt64
         var type: UInt32
         var symbolIndex: Int
+        /// The explicit addend of an SHT_RELA entry; `nil` for SHT_REL (the addend is in the instruction).
+        var addend: Int64?
     }
 
     let name: String
     let bytes: [UInt8]
+    /// `e_machine`: 247 (EM_BPF), or 0 (EM_NONE) from old LLVM releases.
+    let machine: UInt16
     let sections: [Section]
     let symbols: [Symbol]
     let symbolTableIndex: Int?
@@ -67,8 +71,10 @@ struct ELFFile {
             throw .unsupportedFormat(file: name, field: "e_type", value: UInt64(fileType), expected: "1 (ET_REL, relocatable)")
         }
         let machine = try reader.u16(at: 18)
-        guard machine == ELFConstants.machineBPF else {
-            throw .unsupportedFormat(file: name, field: "e_machine", value: UInt64(machine), expected: "247 (EM_BPF)")
+        self.machine = machine
+        // Old LLVM releases wrote EM_NONE; libbpf accepts it too.
+        guard machine == ELFConstants.machineBPF || machine == 0 else {
+            throw .unsupportedFormat(file: name, field: "e_machine", value: UInt64(machine), expected: "247 (EM_BPF) or 0 (EM_NONE, old LLVM)")
         }
         let headerSize = try reader.u16(at: 52)
         guard headerSize == 64 else {
@@ -125,7 +131,20 @@ struct ELFFile {
         }
         let tableEnd = tableStart + sectionCount * 64
 
-        // Raw headers first; names need the section-name string table.
+        // The section-name string table first, so that later errors can name sections.
+        let namesBase = tableStart + stringTableIndex * 64
+        let namesType = try tableReader.u32(at: namesBase + 4)
+        guard namesType == ELFConstants.shtStrTab else {
+            throw .malformedSection(file: name, section: "#\(stringTableIndex)", reason: "e_shstrndx names a section of type \(namesType), not a string table")
+        }
+        let namesOffset = try tableReader.u64(at: namesBase + 24)
+        let namesSize = try tableReader.u64(at: namesBase + 32)
+        guard let namesStart = Int(exactlyOnDisk: namesOffset), let namesLength = Int(exactlyOnDisk: namesSize) else {
+            throw .malformedSection(file: name, section: "#\(stringTableIndex)", reason: "offset \(namesOffset) or size \(namesSize) is too large")
+        }
+        let nameReader = ByteReader(Array(try ByteReader(bytes, file: name, context: "section name table").slice(at: namesStart, length: namesLength)),
+                                    file: name, context: "section names")
+
         var raw: [(nameOffset: UInt32, section: Section)] = []
         raw.reserveCapacity(sectionCount)
         for index in 0..<sectionCount {
@@ -138,7 +157,7 @@ struct ELFFile {
             let link = try tableReader.u32(at: base + 40)
             let info = try tableReader.u32(at: base + 44)
             let entrySize = try tableReader.u64(at: base + 56)
-            let label = "#\(index)"
+            let label = nameReader.cString(at: Int(nameOffset)) ?? "#\(index)"
             var start = 0
             var length = 0
             if type != ELFConstants.shtNoBits && type != ELFConstants.shtNull {
@@ -166,11 +185,6 @@ struct ELFFile {
                 index: index, name: label, type: type, flags: flags, offset: start, size: length,
                 link: link, info: info, entrySize: entrySize)))
         }
-        let names = raw[stringTableIndex].section
-        guard names.type == ELFConstants.shtStrTab else {
-            throw .malformedSection(file: name, section: names.name, reason: "e_shstrndx names a section of type \(names.type), not a string table")
-        }
-        let nameReader = ByteReader(Array(bytes[names.offset..<(names.offset + names.size)]), file: name, context: "section names")
         var sections: [Section] = []
         sections.reserveCapacity(sectionCount)
         for (nameOffset, var section) in raw {
@@ -252,30 +266,33 @@ struct ELFFile {
     }
 
     func relocations(in section: Section) throws(ObjectLoadError) -> [Relocation] {
-        guard section.type == ELFConstants.shtRel else {
-            throw .unsupportedRelocationSection(file: name, section: section.name, kind: section.type == ELFConstants.shtRela ? "SHT_RELA" : "\(section.type)")
+        let isRela = section.type == ELFConstants.shtRela
+        guard section.type == ELFConstants.shtRel || isRela else {
+            throw .unsupportedRelocationSection(file: name, section: section.name, kind: "\(section.type)")
         }
-        guard section.entrySize == 16 || section.entrySize == 0 else {
-            throw .malformedSection(file: name, section: section.name, reason: "relocation entry size is \(section.entrySize), expected 16")
+        let entrySize = isRela ? 24 : 16
+        guard section.entrySize == UInt64(entrySize) || section.entrySize == 0 else {
+            throw .malformedSection(file: name, section: section.name, reason: "relocation entry size is \(section.entrySize), expected \(entrySize)")
         }
-        guard section.size % 16 == 0 else {
-            throw .malformedSection(file: name, section: section.name, reason: "size \(section.size) is not a multiple of the entry size 16")
+        guard section.size % entrySize == 0 else {
+            throw .malformedSection(file: name, section: section.name, reason: "size \(section.size) is not a multiple of the entry size \(entrySize)")
         }
         guard let symbolTableIndex, Int(section.link) == symbolTableIndex else {
             throw .indexOutOfRange(file: name, kind: "symbol table section", index: Int(section.link), count: sections.count, place: "sh_link of '\(section.name)'")
         }
         let reader = ByteReader(bytes, file: name, context: "relocation section '\(section.name)'")
         var result: [Relocation] = []
-        result.reserveCapacity(section.size / 16)
-        for index in 0..<(section.size / 16) {
-            let base = section.offset + index * 16
+        result.reserveCapacity(section.size / entrySize)
+        for index in 0..<(section.size / entrySize) {
+            let base = section.offset + index * entrySize
             let offset = try reader.u64(at: base)
             let info = try reader.u64(at: base + 8)
             let symbolIndex = Int(info >> 32)
             guard symbolIndex < symbols.count else {
                 throw .indexOutOfRange(file: name, kind: "symbol", index: symbolIndex, count: symbols.count, place: "relocation at offset \(offset) of '\(section.name)'")
             }
-            result.append(Relocation(offset: offset, type: UInt32(truncatingIfNeeded: info), symbolIndex: symbolIndex))
+            let addend = isRela ? Int64(bitPattern: try reader.u64(at: base + 16)) : nil
+            result.append(Relocation(offset: offset, type: UInt32(truncatingIfNeeded: info), symbolIndex: symbolIndex, addend: addend))
         }
         return result
     }

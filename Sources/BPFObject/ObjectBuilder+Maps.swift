@@ -1,8 +1,23 @@
 extension ObjectBuilder {
     /// Legacy `maps` section: `struct bpf_map_def` records of five or more u32
     /// (type, key_size, value_size, max_entries, map_flags[, inner_map_idx, numa_node]).
+    /// Sections named `maps` or `maps/<name>` hold them; `inner_map_idx` counts legacy maps across all of them.
     mutating func collectLegacyMaps() throws(ObjectLoadError) {
-        guard let section = elf.section(named: "maps"), section.size > 0 else { return }
+        let firstIndex = maps.count
+        var innerIndices: [(Int, UInt32)] = []
+        for section in elf.sections where (section.name == "maps" || section.name.hasPrefix("maps/")) && section.size > 0 {
+            try collectLegacyMaps(in: section, innerIndices: &innerIndices)
+        }
+        let legacyCount = maps.count - firstIndex
+        for (mapIndex, inner) in innerIndices {
+            guard Int(inner) < legacyCount else {
+                throw .invalidMap(file: file, map: maps[mapIndex].name, reason: "inner_map_idx \(inner) is out of range (\(legacyCount) maps)")
+            }
+            maps[mapIndex].innerMap = maps[firstIndex + Int(inner)]
+        }
+    }
+
+    private mutating func collectLegacyMaps(in section: ELFFile.Section, innerIndices: inout [(Int, UInt32)]) throws(ObjectLoadError) {
         let symbols = elf.symbols
             .filter { $0.sectionIndex == section.index && !$0.isSection && $0.type != ELFConstants.sttFile && !$0.name.isEmpty }
             .sorted { $0.value < $1.value }
@@ -17,9 +32,7 @@ extension ObjectBuilder {
         guard recordSize >= 20, recordSize % 4 == 0 else {
             throw .malformedSection(file: file, section: section.name, reason: "map definitions of \(recordSize) bytes are too small or misaligned")
         }
-        let reader = ByteReader(Array(elf.contents(of: section)), file: file, context: "map definitions in 'maps'")
-        let firstIndex = maps.count
-        var innerIndices: [(Int, UInt32)] = []
+        let reader = ByteReader(Array(elf.contents(of: section)), file: file, context: "map definitions in '\(section.name)'")
         for symbol in symbols {
             guard symbol.value % UInt64(recordSize) == 0, symbol.value < UInt64(section.size) else {
                 throw .malformedSymbol(file: file, symbol: symbol.name, section: section.name,
@@ -36,12 +49,6 @@ extension ObjectBuilder {
             }
             mapLocations.append(MapLocation(sectionIndex: section.index, offset: symbol.value, size: UInt64(recordSize), mapIndex: maps.count))
             maps.append(map)
-        }
-        for (mapIndex, inner) in innerIndices {
-            guard Int(inner) < symbols.count else {
-                throw .invalidMap(file: file, map: maps[mapIndex].name, reason: "inner_map_idx \(inner) is out of range (\(symbols.count) maps)")
-            }
-            maps[mapIndex].innerMap = maps[firstIndex + Int(inner)]
         }
     }
 
@@ -62,7 +69,8 @@ extension ObjectBuilder {
             let symbol = elf.symbols.first { $0.sectionIndex == section.index && $0.name == name }
             let offset = symbol?.value ?? UInt64(variable.offset)
             let (map, valuesOffset) = try btfMapDefinition(typeID: declaration.sizeOrType, name: name, depth: 0)
-            let size = UInt64(btf.size(of: declaration.sizeOrType) ?? Int(variable.size))
+            // A flexible `values` array lies beyond the struct's size; the symbol covers it.
+            let size = max(UInt64(btf.size(of: declaration.sizeOrType) ?? Int(variable.size)), symbol?.size ?? 0)
             mapLocations.append(MapLocation(sectionIndex: section.index, offset: offset, size: size, mapIndex: maps.count, valuesOffset: valuesOffset))
             maps.append(map)
         }

@@ -48,9 +48,6 @@ struct ObjectBuilder {
     }
 
     mutating func build() throws(ObjectLoadError) -> ObjectSpec {
-        for section in elf.sections where section.type == ELFConstants.shtRela {
-            throw .unsupportedRelocationSection(file: file, section: section.name, kind: "SHT_RELA")
-        }
         let license = elf.section(named: "license").map { ByteReader(Array(elf.contents(of: $0)), file: file, context: "license").cString(at: 0) ?? "" }
         var kernelVersion: UInt32?
         if let section = elf.section(named: "version") {
@@ -153,8 +150,21 @@ struct ObjectBuilder {
                                              reason: "offset is not an instruction boundary inside '\(section.name)' (\(section.size) bytes)")
                 }
                 let slot = Int(entry.offset / 8)
-                let instruction = instructions[slot]
-                switch entry.type {
+                var instruction = instructions[slot]
+                // SHT_RELA carries the addend explicitly instead of in the immediate.
+                if let addend = entry.addend {
+                    guard let narrow = Int32(exactly: addend + (entry.type == BPFRelocationType.call32 ? Int64(instruction.immediate) : 0)) else {
+                        throw .invalidRelocation(file: file, section: relocationSection.name, offset: entry.offset, symbol: symbolName,
+                                                 reason: "addend \(addend) does not fit in 32 bits")
+                    }
+                    instruction.immediate = narrow
+                }
+                var type = entry.type
+                // LLVM releases old enough to write EM_NONE used type 0 for lddw relocations.
+                if type == BPFRelocationType.none && elf.machine == 0 && instruction.opcode == 0x18 {
+                    type = BPFRelocationType.imm64
+                }
+                switch type {
                 case BPFRelocationType.call32:
                     guard instruction.opcode == 0x85 else {
                         throw .invalidRelocation(file: file, section: section.name, offset: entry.offset, symbol: symbolName,
