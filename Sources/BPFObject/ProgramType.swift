@@ -57,7 +57,7 @@ public enum ProgramType: UInt32, Sendable, CaseIterable, CustomStringConvertible
 }
 
 /// Linux attach types (`enum bpf_attach_type`), with the kernel's numbers.
-public enum AttachType: UInt32, Sendable, CaseIterable, CustomStringConvertible {
+public enum AttachType: UInt32, Sendable, CaseIterable {
     case cgroupInetIngress = 0, cgroupInetEgress, cgroupInetSockCreate, cgroupSockOps
     case skSkbStreamParser, skSkbStreamVerdict, cgroupDevice, skMsgVerdict
     case cgroupInet4Bind, cgroupInet6Bind, cgroupInet4Connect, cgroupInet6Connect
@@ -70,8 +70,6 @@ public enum AttachType: UInt32, Sendable, CaseIterable, CustomStringConvertible 
     case perfEvent, traceKprobeMulti, lsmCgroup, structOps, netfilter, tcxIngress, tcxEgress
     case traceUprobeMulti, cgroupUnixConnect, cgroupUnixSendmsg, cgroupUnixRecvmsg
     case cgroupUnixGetpeername, cgroupUnixGetsockname, netkitPrimary, netkitPeer, traceKprobeSession
-
-    public var description: String { "\(self)" }
 }
 
 /// What a section name says about its programs (libbpf's section-name conventions).

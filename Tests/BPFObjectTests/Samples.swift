@@ -39,7 +39,7 @@ enum Samples {
 
     static func verdicts() throws -> [Verdict] {
         let text = try String(contentsOfFile: root + "/verdicts.csv", encoding: .utf8)
-        return text.split(separator: "\n").dropFirst().compactMap { line in
+        return text.split(whereSeparator: \.isNewline).dropFirst().compactMap { line in
             let fields = line.split(separator: ",", maxSplits: 7, omittingEmptySubsequences: false).map(String.init)
             guard fields.count >= 6 else { return nil }
             return Verdict(file: fields[0], section: fields[1], function: fields[2], instructionCount: Int(fields[3]),
