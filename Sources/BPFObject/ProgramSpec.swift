@@ -3,7 +3,7 @@ import BPFInstructionSet
 /// A reference in a program's text that the loader must bind.
 public struct Relocation: Sendable, Equatable {
     /// What an `lddw` refers to.
-    public enum Target: Sendable, Equatable {
+    public enum Target: Sendable, Hashable {
         /// The map itself: the loader sets src = BPF_PSEUDO_MAP_FD (or map index) and imm.
         case map(String)
         /// An address inside a global-data map's value (BPF_PSEUDO_MAP_VALUE): `offset` bytes into `name`.
