@@ -144,7 +144,7 @@ struct ObjectBuilder {
         if let (relocationSection, entries) = try elf.relocations(for: section) {
             for entry in entries {
                 let symbol = elf.symbols[entry.symbolIndex]
-                let symbolName = symbol.isSection ? elf.sections[symbol.sectionIndex].name : symbol.name
+                let symbolName = symbol.isSection && symbol.sectionIndex < elf.sections.count ? elf.sections[symbol.sectionIndex].name : symbol.name
                 guard entry.offset % 8 == 0, entry.offset < UInt64(section.size) else {
                     throw .invalidRelocation(file: file, section: relocationSection.name, offset: entry.offset, symbol: symbolName,
                                              reason: "offset is not an instruction boundary inside '\(section.name)' (\(section.size) bytes)")
