@@ -9,6 +9,8 @@ import PackageDescription
 //   BPFMaps             Linux map types with Linux semantics (no dependencies)
 //   BPFLinux            the one wrapper around Linux's bpf() syscall (reference oracle)
 //   BPFObject           ELF/BTF -> ObjectSpec, described not loaded (ISA)
+//   BPFABI              Linux's eBPF ABI as data: helper prototypes, program types' contexts, C headers
+//   BPFLoader           ObjectSpec -> running collection: maps, relocations, helpers, contexts, tail calls
 //   BPFConformance      the conformance `.data` format and its runner
 //   BPFKit              umbrella that re-exports the public API
 //   BPFBenchmarks       workloads and measurement behind `bpfkit bench` (never in tests)
@@ -31,10 +33,12 @@ let package = Package(
         .target(name: "BPFMaps"),
         .target(name: "BPFLinux"),
         .target(name: "BPFObject", dependencies: ["BPFInstructionSet"]),
+        .target(name: "BPFABI", dependencies: ["BPFInstructionSet", "BPFObject"]),
+        .target(name: "BPFLoader", dependencies: ["BPFInstructionSet", "BPFObject", "BPFMaps", "BPFRuntime", "BPFABI"]),
         .target(name: "BPFConformance", dependencies: ["BPFInstructionSet", "BPFAssembler", "BPFRuntime"]),
         .target(name: "BPFKit", dependencies: [
             "BPFInstructionSet", "BPFAssembler", "BPFRuntime", "BPFMaps", "BPFObject", "BPFConformance",
-            "BPFLinux",
+            "BPFLinux", "BPFABI", "BPFLoader",
         ]),
         .target(name: "BPFBenchmarks", dependencies: ["BPFKit"]),
         .target(name: "BPFKitCommands", dependencies: [
@@ -49,6 +53,8 @@ let package = Package(
         .testTarget(name: "BPFMapsTests", dependencies: ["BPFMaps", "BPFLinux"]),
         .testTarget(name: "BPFLinuxTests", dependencies: ["BPFLinux"]),
         .testTarget(name: "BPFObjectTests", dependencies: ["BPFObject"]),
+        .testTarget(name: "BPFABITests", dependencies: ["BPFABI"]),
+        .testTarget(name: "BPFLoaderTests", dependencies: ["BPFLoader", "BPFAssembler", "BPFLinux"]),
         .testTarget(name: "BPFConformanceTests", dependencies: ["BPFConformance"]),
         .testTarget(name: "BPFKitCommandsTests", dependencies: ["BPFKitCommands"]),
     ]
