@@ -147,6 +147,15 @@ import Testing
         #expect(probe.functionInfo.map(\.name).contains("loop_cb"))
     }
 
+    @Test func descriptionSummarisesMapsAndPrograms() throws {
+        guard let spec = try Self.compiled() else { return }
+        let text = spec.description
+        #expect(text.contains("license: GPL"))
+        #expect(text.contains("jumps: prog_array (3) key 4 value 4 max_entries 4 values {[2] = program tail0}"))
+        #expect(text.contains("outer: array_of_maps (12)"))
+        #expect(text.contains("probe [kprobe/sys_execve] type kprobe"))
+    }
+
     static let legacySource = Fixtures.prelude + """
         struct bpf_map_def { unsigned type, key_size, value_size, max_entries, map_flags; };
         struct bpf_map_def SEC("maps") legacy_a = { 1, 4, 8, 16, 0 };
