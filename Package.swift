@@ -8,7 +8,7 @@ import PackageDescription
 //   BPFRuntime          memory regions, helpers, interpreter (ISA)
 //   BPFMaps             Linux map types with Linux semantics (no dependencies)
 //   BPFLinux            the one wrapper around Linux's bpf() syscall (reference oracle)
-//   BPFObject           ELF/BTF -> ObjectSpec, described not loaded (ISA)
+//   BPFObject           ELF/BTF -> ObjectSpec, described not loaded (ISA; MapType from BPFMaps)
 //   BPFABI              Linux's eBPF ABI as data: helper prototypes, program types' contexts, C headers
 //   BPFLoader           ObjectSpec -> running collection: maps, relocations, helpers, contexts, tail calls
 //   BPFConformance      the conformance `.data` format and its runner
@@ -32,7 +32,7 @@ let package = Package(
         .target(name: "BPFRuntime", dependencies: ["BPFInstructionSet"]),
         .target(name: "BPFMaps"),
         .target(name: "BPFLinux"),
-        .target(name: "BPFObject", dependencies: ["BPFInstructionSet"]),
+        .target(name: "BPFObject", dependencies: ["BPFInstructionSet", "BPFMaps"]),
         .target(name: "BPFABI", dependencies: ["BPFInstructionSet", "BPFObject"]),
         .target(name: "BPFLoader", dependencies: ["BPFInstructionSet", "BPFObject", "BPFMaps", "BPFRuntime", "BPFABI"]),
         .target(name: "BPFConformance", dependencies: ["BPFInstructionSet", "BPFAssembler", "BPFRuntime"]),

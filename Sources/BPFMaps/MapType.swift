@@ -36,6 +36,9 @@ public enum MapType: UInt32, Sendable, CaseIterable, CustomStringConvertible {
     case cgrpStorage = 32
     case arena = 33
 
+    /// True for array-of-maps and hash-of-maps, whose values are maps.
+    public var isMapInMap: Bool { self == .arrayOfMaps || self == .hashOfMaps }
+
     /// The Linux name without the `BPF_MAP_TYPE_` prefix, lower-cased
     /// (as used by bpftool and libbpf), e.g. `lru_percpu_hash`.
     public var name: String {

@@ -1,3 +1,4 @@
+import BPFMaps
 extension ObjectBuilder {
     /// Legacy `maps` section: `struct bpf_map_def` records of five or more u32
     /// (type, key_size, value_size, max_entries, map_flags[, inner_map_idx, numa_node]).
@@ -39,8 +40,12 @@ extension ObjectBuilder {
                                        reason: "offset \(symbol.value) is not a multiple of the definition size \(recordSize)")
             }
             let base = Int(symbol.value)
+            let typeNumber = try reader.u32(at: base)
+            guard let type = MapType(rawValue: typeNumber) else {
+                throw .invalidMap(file: file, map: symbol.name, reason: "unknown map type \(typeNumber)")
+            }
             var map = MapSpec(
-                name: symbol.name, sectionName: section.name, type: MapType(rawValue: try reader.u32(at: base)),
+                name: symbol.name, sectionName: section.name, type: type,
                 keySize: try reader.u32(at: base + 4), valueSize: try reader.u32(at: base + 8),
                 maxEntries: try reader.u32(at: base + 12), flags: try reader.u32(at: base + 16))
             if recordSize >= 28 { map.numaNode = try reader.u32(at: base + 24) }
@@ -117,7 +122,12 @@ extension ObjectBuilder {
         var inner: MapSpec?
         for member in definition.members {
             switch member.name {
-            case "type": map.type = MapType(rawValue: try u32(member))
+            case "type":
+                let typeNumber = try u32(member)
+                guard let type = MapType(rawValue: typeNumber) else {
+                    throw .invalidMap(file: file, map: name, reason: "unknown map type \(typeNumber)")
+                }
+                map.type = type
             case "key_size": explicitKeySize = try u32(member)
             case "value_size": explicitValueSize = try u32(member)
             case "max_entries": map.maxEntries = try u32(member)
@@ -177,7 +187,7 @@ extension ObjectBuilder {
             map.innerMap = inner
         }
         // Map-in-map and prog-array values are 32-bit fds.
-        if map.type.isMapInMap || map.type == .progArray {
+        if map.type.isMapInMap || map.type == .programArray {
             if map.keySize == 0 && map.type != .hashOfMaps { map.keySize = 4 }
             if map.valueSize == 0 { map.valueSize = 4 }
         }

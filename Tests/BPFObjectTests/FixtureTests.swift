@@ -66,7 +66,7 @@ import Testing
     @Test func progArrayHasStaticProgramValues() throws {
         guard let spec = try Self.compiled() else { return }
         let jumps = try #require(spec.map(named: "jumps"))
-        #expect(jumps.type == .progArray && jumps.keySize == 4 && jumps.valueSize == 4 && jumps.maxEntries == 4)
+        #expect(jumps.type == .programArray && jumps.keySize == 4 && jumps.valueSize == 4 && jumps.maxEntries == 4)
         #expect(jumps.initialValues == [2: .program("tail0")])
         #expect(spec.program(named: "tail0")?.type == .xdp)
     }
