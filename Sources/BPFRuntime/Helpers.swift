@@ -1,4 +1,9 @@
 import BPFInstructionSet
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
 
 /// The five argument registers of a helper call.
 public struct HelperArguments: Sendable {
@@ -66,10 +71,14 @@ public final class HelperCallContext {
     var pendingTailCall: ExecutableProgram?
     /// Opaque per-run value a host can hang its own state on (a packet, a process).
     public var userInfo: AnyObject?
+    /// The CPU the run started on; per-CPU maps use its slot for the whole run,
+    /// as Linux keeps a program on one CPU while it runs.
+    public let processor: Int
 
     init(mode: ExecutionMode, regions: [MemoryRegion]) {
         self.mode = mode
         self.runRegions = regions
+        self.processor = Int(max(sched_getcpu(), 0))
     }
 
     /// Lets the program touch `region` for the rest of this run (checked mode).
