@@ -78,7 +78,7 @@ public final class HelperCallContext {
     init(mode: ExecutionMode, regions: [MemoryRegion]) {
         self.mode = mode
         self.runRegions = regions
-        self.processor = Int(max(sched_getcpu(), 0))
+        self.processor = currentProcessor()
     }
 
     /// Lets the program touch `region` for the rest of this run (checked mode).
@@ -132,4 +132,16 @@ public final class HelperCallContext {
         pendingTailCall = program
         return true
     }
+}
+
+/// glibc's `sched_getcpu`, which Swift's Glibc module does not export (it needs
+/// _GNU_SOURCE); looked up once. Falls back to CPU 0 where it is missing.
+private let schedGetCPU: (@convention(c) () -> Int32)? = {
+    guard let symbol = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "sched_getcpu") else { return nil }
+    return unsafeBitCast(symbol, to: (@convention(c) () -> Int32).self)
+}()
+
+/// The index of the CPU the calling thread runs on.
+public func currentProcessor() -> Int {
+    Int(max(schedGetCPU?() ?? 0, 0))
 }
