@@ -10,6 +10,7 @@ import PackageDescription
 //   BPFLinux            the one wrapper around Linux's bpf() syscall (reference oracle)
 //   BPFObject           ELF/BTF -> ObjectSpec, described not loaded (ISA; MapType from BPFMaps)
 //   BPFABI              Linux's eBPF ABI as data: helper prototypes, program types' contexts, C headers
+//   BPFVerifier         proves programs safe as Linux's verifier does, and explains refusals
 //   BPFLoader           ObjectSpec -> running collection: maps, relocations, helpers, contexts, tail calls
 //   BPFConformance      the conformance `.data` format and its runner
 //   BPFKit              umbrella that re-exports the public API
@@ -34,11 +35,12 @@ let package = Package(
         .target(name: "BPFLinux"),
         .target(name: "BPFObject", dependencies: ["BPFInstructionSet", "BPFMaps"]),
         .target(name: "BPFABI", dependencies: ["BPFInstructionSet", "BPFObject"]),
+        .target(name: "BPFVerifier", dependencies: ["BPFInstructionSet", "BPFObject", "BPFABI", "BPFMaps"]),
         .target(name: "BPFLoader", dependencies: ["BPFInstructionSet", "BPFObject", "BPFMaps", "BPFRuntime", "BPFABI"]),
         .target(name: "BPFConformance", dependencies: ["BPFInstructionSet", "BPFAssembler", "BPFRuntime"]),
         .target(name: "BPFKit", dependencies: [
             "BPFInstructionSet", "BPFAssembler", "BPFRuntime", "BPFMaps", "BPFObject", "BPFConformance",
-            "BPFLinux", "BPFABI", "BPFLoader",
+            "BPFLinux", "BPFABI", "BPFLoader", "BPFVerifier",
         ]),
         .target(name: "BPFBenchmarks", dependencies: ["BPFKit"]),
         .target(name: "BPFKitCommands", dependencies: [
@@ -54,6 +56,7 @@ let package = Package(
         .testTarget(name: "BPFLinuxTests", dependencies: ["BPFLinux"]),
         .testTarget(name: "BPFObjectTests", dependencies: ["BPFObject"]),
         .testTarget(name: "BPFABITests", dependencies: ["BPFABI"]),
+        .testTarget(name: "BPFVerifierTests", dependencies: ["BPFVerifier", "BPFAssembler", "BPFLinux"]),
         .testTarget(name: "BPFLoaderTests", dependencies: ["BPFLoader", "BPFAssembler", "BPFLinux"]),
         .testTarget(name: "BPFConformanceTests", dependencies: ["BPFConformance"]),
         .testTarget(name: "BPFKitCommandsTests", dependencies: ["BPFKitCommands"]),
