@@ -7,11 +7,12 @@ import PackageDescription
 //   BPFAssembler        text -> instructions            (ISA)
 //   BPFRuntime          memory regions, helpers, interpreter (ISA)
 //   BPFMaps             Linux map types with Linux semantics (no dependencies)
-//   BPFLinux            the one wrapper around Linux's bpf() syscall (reference oracle)
+//   BPFLinux            bpf() syscall wrapper and ObjectSpec loading into the kernel (the reference oracle)
 //   BPFObject           ELF/BTF -> ObjectSpec, described not loaded (ISA; MapType from BPFMaps)
 //   BPFABI              Linux's eBPF ABI as data: helper prototypes, program types' contexts, C headers
 //   BPFVerifier         proves programs safe as Linux's verifier does, and explains refusals
 //   BPFLoader           ObjectSpec -> running collection: maps, relocations, helpers, contexts, tail calls
+//   BPFToolchain        clang: C -> BPF objects (with BPFKit's headers) and native shared libraries
 //   BPFConformance      the conformance `.data` format and its runner
 //   BPFKit              umbrella that re-exports the public API
 //   BPFBenchmarks       workloads and measurement behind `bpfkit bench` (never in tests)
@@ -32,17 +33,18 @@ let package = Package(
         .target(name: "BPFAssembler", dependencies: ["BPFInstructionSet"]),
         .target(name: "BPFRuntime", dependencies: ["BPFInstructionSet"]),
         .target(name: "BPFMaps"),
-        .target(name: "BPFLinux"),
+        .target(name: "BPFLinux", dependencies: ["BPFObject"]),
         .target(name: "BPFObject", dependencies: ["BPFInstructionSet", "BPFMaps"]),
         .target(name: "BPFABI", dependencies: ["BPFInstructionSet", "BPFObject"]),
         .target(name: "BPFVerifier", dependencies: ["BPFInstructionSet", "BPFObject", "BPFABI", "BPFMaps"]),
         .target(name: "BPFLoader", dependencies: ["BPFInstructionSet", "BPFObject", "BPFMaps", "BPFRuntime", "BPFABI"]),
+        .target(name: "BPFToolchain", dependencies: ["BPFABI"]),
         .target(name: "BPFConformance", dependencies: ["BPFInstructionSet", "BPFAssembler", "BPFRuntime"]),
         .target(name: "BPFKit", dependencies: [
             "BPFInstructionSet", "BPFAssembler", "BPFRuntime", "BPFMaps", "BPFObject", "BPFConformance",
-            "BPFLinux", "BPFABI", "BPFLoader", "BPFVerifier",
+            "BPFLinux", "BPFABI", "BPFLoader", "BPFVerifier", "BPFToolchain",
         ]),
-        .target(name: "BPFBenchmarks", dependencies: ["BPFKit"]),
+        .target(name: "BPFBenchmarks", dependencies: ["BPFKit", "BPFToolchain"]),
         .target(name: "BPFKitCommands", dependencies: [
             "BPFKit", "BPFBenchmarks",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),

@@ -5,24 +5,56 @@ public struct Timing: Sendable {
     public var median: Double
     public var min: Double
     public var max: Double
-    /// Instructions executed in one run.
-    public var instructionsPerRun: UInt64
+    /// BPF instructions executed in one run, where the engine counts them.
+    public var instructionsPerRun: UInt64?
 
-    public var nanosecondsPerInstruction: Double {
-        instructionsPerRun == 0 ? 0 : median / Double(instructionsPerRun)
+    public var nanosecondsPerInstruction: Double? {
+        instructionsPerRun.map { $0 == 0 ? 0 : median / Double($0) }
     }
 }
 
 /// Why a workload could not be measured.
 public struct BenchmarkFailure: Error, CustomStringConvertible {
     public var description: String
+    public init(description: String) { self.description = description }
 }
 
-/// Times a workload on the interpreter.
+/// Rounds of calibrated batches: `batch(n)` runs the workload n times and returns
+/// the nanoseconds one run took on average.
+public enum Stopwatch {
+    public static func measure(rounds: Int, roundNanoseconds: Double,
+                               batch: (Int) throws(BenchmarkFailure) -> Double) throws(BenchmarkFailure) -> Timing {
+        _ = try batch(1)  // warm-up
+        var runs = 1
+        while true {
+            let perRun = try batch(runs)
+            if perRun * Double(runs) >= roundNanoseconds / 10 || runs >= 1 << 26 {
+                runs = Swift.max(1, Int(roundNanoseconds / Swift.max(perRun, 0.01)))
+                break
+            }
+            runs *= 4
+        }
+        var samples: [Double] = []
+        for _ in 0..<Swift.max(rounds, 1) { samples.append(try batch(runs)) }
+        samples.sort()
+        return Timing(median: samples[samples.count / 2], min: samples.first!, max: samples.last!)
+    }
+
+    /// Wall-clock nanoseconds per run of `body` repeated `runs` times.
+    @inline(never)
+    public static func time(_ runs: Int, _ body: () -> Void) -> Double {
+        let start = ContinuousClock.now
+        for _ in 0..<runs { body() }
+        let elapsed = ContinuousClock.now - start
+        let nanoseconds = Double(elapsed.components.seconds) * 1e9 + Double(elapsed.components.attoseconds) / 1e9
+        return nanoseconds / Double(runs)
+    }
+}
+
+/// Times an assembly workload on the interpreter (the instruction-level figure).
 public enum InterpreterBenchmark {
-    /// Runs `rounds` timed rounds after a warm-up; each round lasts about `roundNanoseconds`.
     public static func measure(_ workload: Workload, mode: ExecutionMode, rounds: Int = 7,
-                               roundNanoseconds: UInt64 = 200_000_000) throws(BenchmarkFailure) -> Timing {
+                               roundNanoseconds: Double = 2e8) throws(BenchmarkFailure) -> Timing {
         let program: ExecutableProgram
         do {
             program = try ExecutableProgram(slots: try Assembler.assemble(workload.assembly), name: workload.name)
@@ -41,33 +73,14 @@ public enum InterpreterBenchmark {
             guard first.returnValue == workload.expectedResult else {
                 return .failure(BenchmarkFailure(description: "\(workload.name): returned 0x\(hex(first.returnValue)), expected 0x\(hex(workload.expectedResult))"))
             }
-            // Calibrate the number of runs per round from one timed batch.
-            var runs = 1
-            while true {
-                let elapsed = time(runs) { _ = try? interpreter.run(memory: buffer) }
-                if elapsed > roundNanoseconds / 10 || runs > 1 << 24 {
-                    runs = max(1, Int(Double(runs) * Double(roundNanoseconds) / Double(max(elapsed, 1))))
-                    break
+            return Result { () throws(BenchmarkFailure) -> Timing in
+                var timing = try Stopwatch.measure(rounds: rounds, roundNanoseconds: roundNanoseconds) { runs in
+                    Stopwatch.time(runs) { _ = try? interpreter.run(memory: buffer) }
                 }
-                runs *= 4
+                timing.instructionsPerRun = first.instructionsExecuted
+                return timing
             }
-            var perRun: [Double] = []
-            for _ in 0..<rounds {
-                let elapsed = time(runs) { _ = try? interpreter.run(memory: buffer) }
-                perRun.append(Double(elapsed) / Double(runs))
-            }
-            perRun.sort()
-            return .success(Timing(median: perRun[perRun.count / 2], min: perRun.first!, max: perRun.last!,
-                                   instructionsPerRun: first.instructionsExecuted))
         }
         return try outcome.get()
-    }
-
-    @inline(never)
-    static func time(_ runs: Int, _ body: () -> Void) -> UInt64 {
-        let start = ContinuousClock.now
-        for _ in 0..<runs { body() }
-        let duration = ContinuousClock.now - start
-        return UInt64(duration.components.seconds) * 1_000_000_000 + UInt64(duration.components.attoseconds / 1_000_000_000)
     }
 }

@@ -1,3 +1,5 @@
+import Foundation
+
 /// A JSON value whose objects keep their keys in the order given, so that the
 /// `--json` shapes scripts depend on print exactly as documented.
 enum JSON: Equatable {
@@ -5,6 +7,7 @@ enum JSON: Equatable {
     case bool(Bool)
     case number(Int64)
     case unsigned(UInt64)
+    case double(Double)
     case string(String)
     case array([JSON])
     case object([(String, JSON)])
@@ -18,6 +21,7 @@ enum JSON: Equatable {
         case .bool(let value): value ? "true" : "false"
         case .number(let value): String(value)
         case .unsigned(let value): String(value)
+        case .double(let value): value.isFinite ? String(format: "%.3f", value) : "null"
         case .string(let value): JSON.quote(value)
         case .array(let values): "[" + values.map(\.text).joined(separator: ", ") + "]"
         case .object(let members):
