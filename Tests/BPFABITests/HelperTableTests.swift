@@ -201,3 +201,22 @@ struct HelperAvailabilityTests {
         #expect(kprobeHelpers.contains { $0.name == "probe_read_kernel" })
     }
 }
+
+struct GeneratedTableTests {
+    /// The committed table is what the committed script makes of the installed header.
+    @Test func generatedFileIsUpToDate() throws {
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent()
+        let script = root.appendingPathComponent("Scripts/generate-helper-table.py").path
+        let python = ["/usr/bin/python3", "/usr/local/bin/python3"].first { FileManager.default.isExecutableFile(atPath: $0) }
+        guard let python, FileManager.default.fileExists(atPath: "/usr/include/linux/bpf.h"),
+              FileManager.default.fileExists(atPath: script) else {
+            print("skipped: python3, the generator script or /usr/include/linux/bpf.h is missing")
+            return
+        }
+        let generated = try Toolchain.run(python, [script, "/usr/include/linux/bpf.h"])
+        let committed = try String(
+            contentsOf: root.appendingPathComponent("Sources/BPFABI/HelperTable+Generated.swift"), encoding: .utf8)
+        #expect(generated == committed)
+    }
+}
