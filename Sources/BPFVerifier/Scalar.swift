@@ -146,7 +146,7 @@ public struct Scalar: Hashable, Sendable, CustomStringConvertible {
         let newSmax = Int64(bitPattern: (UInt64(bitPattern: smax) & ~0xffff_ffff) | UInt64(u32max))
         smin = max(smin, newSmin)
         smax = min(smax, newSmax)
-        if s32min >= 0, smin >= Int64(Int32.min), smax <= Int64(Int32.max) {
+        if s32min >= 0, s32max >= s32min, smin >= Int64(Int32.min), smax <= Int64(Int32.max) {
             smin = Int64(s32min); smax = Int64(s32max)
             umin = UInt64(s32min); umax = UInt64(s32max)
             bits = bits.intersect(Tnum.range(UInt64(bitPattern: smin), UInt64(bitPattern: smax)))
@@ -171,7 +171,9 @@ public struct Scalar: Hashable, Sendable, CustomStringConvertible {
         guard !isContradictory else { return }
         updateBounds()
         deduceBounds()
+        guard !isContradictory else { return }
         deduceBounds()
+        guard !isContradictory else { return }
         boundOffset()
         updateBounds()
     }
