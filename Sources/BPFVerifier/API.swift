@@ -44,9 +44,12 @@ public struct VerifierMap: Sendable, Hashable {
     public var flags: UInt32
     /// Programs may only read values (BPF_F_RDONLY_PROG or frozen `.rodata`).
     public var isReadOnly: Bool
+    /// For array/hash of maps: the index (in the input's maps) of the inner map's description.
+    public var innerMap: Int?
 
     public init(name: String, type: MapType, keySize: Int, valueSize: Int, maxEntries: Int, flags: UInt32 = 0,
-                isReadOnly: Bool = false) {
+                isReadOnly: Bool = false, innerMap: Int? = nil) {
+        self.innerMap = innerMap
         self.name = name; self.type = type; self.keySize = keySize; self.valueSize = valueSize
         self.maxEntries = maxEntries; self.flags = flags
         self.isReadOnly = isReadOnly || flags & MapSpec.readOnlyProgramFlag != 0
@@ -92,6 +95,10 @@ public struct VerifierInput: Sendable {
                 mapIndex = maps.count
                 maps.append(VerifierMap(spec))
                 index[name] = mapIndex
+                if let inner = spec.innerMap {
+                    maps[mapIndex].innerMap = maps.count
+                    maps.append(VerifierMap(inner))
+                }
             } else { continue }
             refs[relocation.instructionIndex] = (mapIndex, offset)
         }

@@ -16,7 +16,7 @@ public struct BuiltinABI: HelperCatalog, ContextCatalog {
             P(3, "bpf_map_delete_elem", [.mapPointer, .mapKey]),
             P(4, "bpf_probe_read", [.writableMemory, size0, .anything]),
             P(5, "bpf_ktime_get_ns", []),
-            P(6, "bpf_trace_printk", [mem, size, .anything, .anything, .anything]),
+            P(6, "bpf_trace_printk", [mem, size]),
             P(7, "bpf_get_prandom_u32", []),
             P(8, "bpf_get_smp_processor_id", []),
             P(9, "bpf_skb_store_bytes", [.context, .scalar, mem, size, .scalar]),

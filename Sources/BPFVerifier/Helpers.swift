@@ -118,8 +118,11 @@ extension Engine {
             v.mayBeNull = true
             v.id = newID()
             if m.type == .arrayOfMaps || m.type == .hashOfMaps {
-                // The value is an inner map: modelled as read-only memory of the pointer size.
-                v = RegisterValue(kind: .readOnlyMemory, mayBeNull: true, id: v.id, range: 8)
+                // The value is the inner map: a map pointer or NULL.
+                guard let inner = m.innerMap else {
+                    throw fail(.helperArgument(pc: pc, helper: proto.name, argument: 1, reason: "map-in-map \(m.name) has no inner map description"))
+                }
+                v = RegisterValue(kind: .mapPointer, mayBeNull: true, id: v.id, target: Int32(inner))
             }
             state[register: 0] = v
         case .ringBufferMemoryOrNull:
