@@ -130,11 +130,11 @@ extension Engine {
         } else {
             low = fixed + v.smin; high = fixed + v.smax
         }
-        if low < -512 || high + Int64(size) > 0 {
-            throw fail(.outOfBounds(pc: pc, register: baseReg, kind: "stack", offset: low < -512 ? low : high, size: size, limit: 512))
-        }
         if low == high && low % Int64(size) != 0 {
             throw fail(.invalidMemoryAccess(pc: pc, register: baseReg, kind: "fp", reason: "misaligned stack access off \(low) size \(size)"))
+        }
+        if low < -512 || high + Int64(size) > 0 {
+            throw fail(.outOfBounds(pc: pc, register: baseReg, kind: "stack", offset: low < -512 ? low : high, size: size, limit: 512))
         }
         let entry = state.frames[frameIndex].functionEntry
         stackDepth[entry] = max(stackDepth[entry] ?? 0, Int(-low))

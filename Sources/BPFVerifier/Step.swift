@@ -37,9 +37,8 @@ extension Engine {
         case .jump, .jumpLong:
             path.pc = d.target!
         case .mayGoto:
-            var taken = path.state
-            taken.mayGotoDepth += 1
-            fork(path, to: d.target!, state: taken, decision: "\(pc): may_goto taken")
+            fork(path, to: d.target!, state: path.state, decision: "\(pc): may_goto budget exhausted")
+            path.state.mayGotoDepth += 1
             path.pc += 1
         case .conditionalImmediate, .conditionalRegister:
             return try conditional(d, &path)

@@ -81,6 +81,11 @@ struct ProgramStructure {
             if reached[entry] { continue }
             reached[entry] = true
             onStack[entry] = true
+            if let d = slots[entry], d.operation == .callLocal || d.operation == .loadFunction,
+               let callee = d.target, !entriesSeen.contains(callee) {
+                entriesSeen.insert(callee)
+                worklist.append(callee)
+            }
             stack.append((entry, successors(slots[entry]!), 0))
             while !stack.isEmpty {
                 let (node, succ, next) = stack[stack.count - 1]

@@ -183,6 +183,11 @@ final class Engine {
                 let node = nodes[index]
                 if node.branches == 0 {
                     if StateComparison.includes(node.state, path.state, live: live) { return true }
+                } else if structure.slots[pc]?.operation == .mayGoto, node.state.mayGotoDepth != path.state.mayGotoDepth,
+                          isAncestor(index, of: path.parentNode),
+                          StateComparison.includes(node.state, path.state, live: live) {
+                    // may_goto bounds the loop at run time: an iteration that repeats an earlier state is covered.
+                    return true
                 } else if node.state == path.state && isAncestor(index, of: path.parentNode) {
                     throw Failure(error: .infiniteLoop(pc: pc))
                 }
