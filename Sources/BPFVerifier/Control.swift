@@ -1,0 +1,220 @@
+import BPFInstructionSet
+
+extension Engine {
+    func comparison(_ op: Operation) -> Comparison {
+        switch op {
+        case .jeq64Imm, .jeq64Reg, .jeq32Imm, .jeq32Reg: .eq
+        case .jne64Imm, .jne64Reg, .jne32Imm, .jne32Reg: .ne
+        case .jgt64Imm, .jgt64Reg, .jgt32Imm, .jgt32Reg: .gt
+        case .jge64Imm, .jge64Reg, .jge32Imm, .jge32Reg: .ge
+        case .jlt64Imm, .jlt64Reg, .jlt32Imm, .jlt32Reg: .lt
+        case .jle64Imm, .jle64Reg, .jle32Imm, .jle32Reg: .le
+        case .jsgt64Imm, .jsgt64Reg, .jsgt32Imm, .jsgt32Reg: .sgt
+        case .jsge64Imm, .jsge64Reg, .jsge32Imm, .jsge32Reg: .sge
+        case .jslt64Imm, .jslt64Reg, .jslt32Imm, .jslt32Reg: .slt
+        case .jsle64Imm, .jsle64Reg, .jsle32Imm, .jsle32Reg: .sle
+        default: .set
+        }
+    }
+
+    // MARK: Conditional jumps (check_cond_jmp_op)
+
+    func conditional(_ d: DecodedInstruction, _ path: inout Path) throws -> Bool {
+        let pc = d.index
+        let op = comparison(d.operation)
+        let is32 = d.descriptor.is32Bit
+        let dstReg = Int(d.destination)
+        let isReg = d.descriptor.form == .conditionalRegister
+        let dst = try readRegister(path.state, dstReg, pc)
+        let src: RegisterValue = isReg ? try readRegister(path.state, Int(d.source), pc)
+                                       : .constant(UInt64(bitPattern: Int64(d.immediate)))
+        let bothPacket = (dst.kind.isPacket || dst.kind == .packetEnd) && (src.kind.isPacket || src.kind == .packetEnd)
+        if !privileged && isReg && src.isPointer && !bothPacket {
+            throw fail(.pointerComparison(pc: pc, register: Int(d.source)))
+        }
+        let pred = branchTaken(dst, src, op, is32: is32)
+        let text = Disassembler.text(of: d, syntax: .c)
+        let target = d.target!
+        if let pred {
+            if pred { facts[pc].seenTaken = true } else { facts[pc].seenNotTaken = true }
+            path.decisions.append("\(pc): \(text) always \(pred ? "taken" : "not taken")")
+            if path.decisions.count > 256 { path.decisions.removeFirst(128) }
+            path.pc = pred ? target : pc + 1
+            return false
+        }
+        facts[pc].seenTaken = true
+        facts[pc].seenNotTaken = true
+        var taken = path.state
+        var fall = path.state
+        var takenDead = false, fallDead = false
+        if dst.kind == .scalar && src.kind == .scalar {
+            var a1 = dst.value, b1 = src.value, a2 = dst.value, b2 = src.value
+            Scalar.refine(&a1, &b1, op, is32: is32)
+            Scalar.refine(&a2, &b2, op.negated, is32: is32)
+            takenDead = a1.isContradictory || b1.isContradictory
+            fallDead = a2.isContradictory || b2.isContradictory
+            if !takenDead {
+                setScalar(&taken, dstReg, a1)
+                if isReg { setScalar(&taken, Int(d.source), b1) }
+            }
+            if !fallDead {
+                setScalar(&fall, dstReg, a2)
+                if isReg { setScalar(&fall, Int(d.source), b2) }
+            }
+        }
+        var handled = false
+        let srcIsZero = src.kind == .scalar && src.value.constantValue == 0
+        if !is32 && srcIsZero && (op == .eq || op == .ne) && dst.mayBeNull {
+            markNull(&taken, id: dst.id, isNull: op == .eq)
+            markNull(&fall, id: dst.id, isNull: op == .ne)
+            handled = true
+        } else if !is32 && isReg && bothPacket {
+            handled = matchPacketPointers(op, dst, src, dstReg: dstReg, srcReg: Int(d.source), taken: &taken, fall: &fall)
+        }
+        if !handled && dst.isPointer && !privileged {
+            throw fail(.pointerComparison(pc: pc, register: dstReg))
+        }
+        if !takenDead {
+            fork(path, to: target, state: taken, decision: "\(pc): \(text) taken")
+        }
+        if fallDead {
+            return true
+        }
+        path.state = fall
+        path.decisions.append("\(pc): \(text) not taken")
+        if path.decisions.count > 256 { path.decisions.removeFirst(128) }
+        path.pc = pc + 1
+        return false
+    }
+
+    /// Sets a scalar register and every register linked to it by id.
+    func setScalar(_ state: inout AbstractState, _ r: Int, _ value: Scalar) {
+        let id = state[register: r].id
+        state[register: r].value = value
+        guard id != 0 else { return }
+        state.forEachRegister { reg in
+            if reg.kind == .scalar && reg.id == id { reg.value = value }
+        }
+    }
+
+    func branchTaken(_ a: RegisterValue, _ b: RegisterValue, _ op: Comparison, is32: Bool) -> Bool? {
+        let aPacket = a.kind.isPacket || a.kind == .packetEnd, bPacket = b.kind.isPacket || b.kind == .packetEnd
+        if aPacket && bPacket && !is32 { return nil }
+        if a.isPointer || b.isPointer {
+            var p = a, s = b, o = op
+            if !(s.kind == .scalar && s.value.isConst(is32: is32)) { swap(&p, &s); o = op.flipped }
+            guard s.kind == .scalar, s.value.isConst(is32: is32), p.isPointer, !p.mayBeNull else { return nil }
+            guard s.value.constValue(is32: is32) == 0 else { return nil }
+            switch o {
+            case .eq: return false
+            case .ne: return true
+            default: return nil
+            }
+        }
+        return Scalar.branchTaken(a.value, b.value, op, is32: is32)
+    }
+
+    /// `mark_ptr_or_null_regs`: after `if (p == NULL)` every copy of p is NULL on one
+    /// side and a valid pointer on the other.
+    func markNull(_ state: inout AbstractState, id: UInt32, isNull: Bool) {
+        guard id != 0 else { return }
+        var released: UInt32 = 0
+        state.forEachRegister { reg in
+            guard reg.mayBeNull && reg.id == id else { return }
+            if isNull {
+                if reg.referenceID != 0 { released = reg.referenceID }
+                reg = .constant(0)
+            } else {
+                reg.mayBeNull = false
+            }
+        }
+        if released != 0 { state.references.removeAll { $0.id == released } }
+    }
+
+    /// `try_match_pkt_pointers`: comparisons of packet pointers with the packet end.
+    func matchPacketPointers(_ op: Comparison, _ dst: RegisterValue, _ src: RegisterValue, dstReg: Int, srcReg: Int,
+                             taken: inout AbstractState, fall: inout AbstractState) -> Bool {
+        // Normalise to `pkt' OP end`.
+        var ptr = dst, o = op
+        let dstIsData = (dst.kind == .packet && src.kind == .packetEnd) || (dst.kind == .packetMeta && src.kind == .packet)
+        let srcIsData = (src.kind == .packet && dst.kind == .packetEnd) || (src.kind == .packetMeta && dst.kind == .packet)
+        if dstIsData { ptr = dst } else if srcIsData { ptr = src; o = op.flipped } else { return false }
+        switch o {
+        case .gt:  // pkt' > end: fall-through has pkt' <= end
+            goodPacketPointers(&fall, ptr, rightOpen: false)
+        case .ge:  // pkt' >= end: fall-through has pkt' < end
+            goodPacketPointers(&fall, ptr, rightOpen: true)
+        case .lt:  // pkt' < end: taken has pkt' < end
+            goodPacketPointers(&taken, ptr, rightOpen: true)
+        case .le:  // pkt' <= end: taken
+            goodPacketPointers(&taken, ptr, rightOpen: false)
+        default:
+            return false
+        }
+        return true
+    }
+
+    /// `find_good_pkt_pointers`.
+    func goodPacketPointers(_ state: inout AbstractState, _ ptr: RegisterValue, rightOpen: Bool) {
+        if ptr.offset < 0 || (ptr.offset == 0 && rightOpen) { return }
+        if ptr.value.umax > UInt64(Engine.maxPacketOffset) || Int64(ptr.value.umax) + Int64(ptr.offset) > Engine.maxPacketOffset { return }
+        let newRange = rightOpen ? ptr.offset - 1 : ptr.offset
+        state.forEachRegister { reg in
+            if reg.kind == ptr.kind && reg.id == ptr.id { reg.range = max(reg.range, newRange) }
+        }
+    }
+
+    // MARK: bpf-to-bpf calls
+
+    func callLocal(_ d: DecodedInstruction, _ state: inout AbstractState, returnTo: Int, entry: Int, callback: Bool) throws {
+        let pc = d.index
+        if state.frames.count >= Registers.maxCallDepth {
+            throw fail(.callDepthExceeded(pc: pc, depth: state.frames.count + 1))
+        }
+        let caller = state.current
+        var frame = Frame(frameNumber: state.frames.count, callSite: pc, functionEntry: entry)
+        if !callback {
+            for r in 1...5 { frame.registers[r] = caller.registers[r] }
+        }
+        callEdges.insert([caller.functionEntry, entry])
+        state.frames.append(frame)
+    }
+
+    func exit(_ d: DecodedInstruction, _ path: inout Path) throws -> Bool {
+        let pc = d.index
+        let r0 = try readRegister(path.state, 0, pc)
+        if path.state.frames.count > 1 {
+            if r0.kind == .stack && Int(r0.target) == path.state.frames.count - 1 {
+                throw fail(.invalidMemoryAccess(pc: pc, register: 0, kind: "fp", reason: "cannot return stack pointer to the caller frame"))
+            }
+            let callee = path.state.frames.removeLast()
+            let callSite = callee.callSite
+            guard let call = structure.slots[callSite] else { return true }
+            for r in 1...5 { path.state[register: r] = .uninitialized }
+            if call.operation == .callHelper {
+                // A callback (bpf_loop): returns 0 or 1; the helper returns a scalar.
+                if r0.kind != .scalar || r0.value.umax > 1 || (r0.value.smin < 0) {
+                    throw fail(.returnValueOutOfRange(pc: pc, range: "[0, 1]", value: r0.description))
+                }
+                path.state[register: 0] = .unknownScalar
+            } else {
+                path.state[register: 0] = r0
+            }
+            path.pc = callSite + 1
+            return false
+        }
+        if let reference = path.state.references.first {
+            throw fail(.unreleasedReference(pc: pc, acquiredAt: reference.pc, helper: reference.helper))
+        }
+        if !privileged && r0.isPointer {
+            throw fail(.pointerLeak(pc: pc, register: 0, reason: "leaks addr as return value"))
+        }
+        if let range = options.contexts.returnRange(input.programType) {
+            guard r0.kind == .scalar else { throw fail(.returnNotScalar(pc: pc, kind: r0.description)) }
+            if r0.value.smin < range.lowerBound || r0.value.smax > range.upperBound {
+                throw fail(.returnValueOutOfRange(pc: pc, range: "[\(range.lowerBound), \(range.upperBound)]", value: r0.description))
+            }
+        }
+        return true
+    }
+}

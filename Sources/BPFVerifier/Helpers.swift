@@ -1,0 +1,197 @@
+import BPFInstructionSet
+import BPFMaps
+
+extension Engine {
+    func callHelper(_ d: DecodedInstruction, _ path: inout Path) throws -> Bool {
+        let pc = d.index
+        let id = d.immediate
+        guard let proto = options.helpers.prototype(of: id) else { throw fail(.unknownHelper(pc: pc, id: id)) }
+        guard options.helpers.isAvailable(id, to: input.programType) else {
+            throw fail(.helperUnavailable(pc: pc, id: id, name: proto.name, programType: input.programType.name))
+        }
+        var state = path.state
+        var map: VerifierMap?
+        var memoryArgument: (reg: Int, write: Bool, nullable: Bool)?
+        var releasedReference: UInt32 = 0
+        var callback: Int?
+        var allocationSize: Int32 = 0
+        func argError(_ i: Int, _ reason: String) -> Failure {
+            fail(.helperArgument(pc: pc, helper: proto.name, argument: i, reason: reason))
+        }
+        for (index, kind) in proto.arguments.enumerated() {
+            let r = index + 1
+            let v = try readRegister(state, r, pc)
+            switch kind {
+            case .anything, .scalar:
+                if v.isPointer && !privileged { throw fail(.pointerLeak(pc: pc, register: r, reason: "leaks addr into helper function")) }
+            case .mapPointer:
+                guard v.kind == .mapPointer else { throw argError(r, "expected a map pointer (lddw map), got \(v)") }
+                let m = input.maps[Int(v.target)]
+                if !proto.mapTypes.isEmpty && !proto.mapTypes.contains(where: { family($0, matches: m.type) }) {
+                    throw argError(r, id == 12 ? "expected prog array map for tail call" : "map \(m.name) of type \(m.type) cannot be used with \(proto.name)")
+                }
+                map = m
+            case .mapKey, .mapValue, .uninitializedMapValue:
+                guard let m = map else { throw argError(r, "the map argument must come first") }
+                let size = kind == .mapKey ? m.keySize : m.valueSize
+                try helperMemory(&state, pc: pc, reg: r, size: size, sizeRange: nil, write: kind == .uninitializedMapValue,
+                                 helper: proto.name)
+            case .readableMemory(let nullable):
+                memoryArgument = (r, false, nullable)
+            case .writableMemory:
+                memoryArgument = (r, true, false)
+            case .writableLong:
+                try helperMemory(&state, pc: pc, reg: r, size: 8, sizeRange: nil, write: true, helper: proto.name)
+            case .size(let zeroAllowed):
+                guard v.kind == .scalar else { throw argError(r, "the size must be a scalar") }
+                let s = v.value
+                if s.smin < 0 { throw argError(r, "R\(r) min value is negative, either use unsigned or 'var &= const'") }
+                if s.umin == 0 && !zeroAllowed && s.umax == 0 { throw argError(r, "invalid zero-sized read") }
+                if s.umin == 0 && !zeroAllowed { throw argError(r, "R\(r) invalid zero-sized read: u64=[\(s.umin),\(s.umax)]") }
+                if s.umax >= UInt64(Engine.maxVarOffset) { throw argError(r, "R\(r) unbounded memory access, use 'var &= const' or 'if (var < const)'") }
+                if let m = memoryArgument {
+                    let memory = try readRegister(state, m.reg, pc)
+                    if m.nullable && memory.kind == .scalar && memory.value.constantValue == 0 {
+                        // NULL with size: allowed for nullable memory.
+                    } else if s.umax > 0 {
+                        try helperMemory(&state, pc: pc, reg: m.reg, size: Int(s.umax), sizeRange: nil, write: m.write, helper: proto.name)
+                    }
+                }
+                memoryArgument = nil
+            case .context:
+                guard v.kind == .context else { throw argError(r, "expected the context pointer (r1 at entry), got \(v)") }
+                if v.offset != 0 || v.value.constantValue != 0 {
+                    throw fail(.modifiedContextPointer(pc: pc, register: r, offset: Int(v.offset)))
+                }
+            case .allocationSize:
+                guard v.kind == .scalar, let c = v.value.constantValue else { throw argError(r, "R\(r) is not a known constant") }
+                guard c < UInt64(Int32.max) else { throw argError(r, "the size is too large") }
+                allocationSize = Int32(c)
+            case .releasedRingBufferMemory:
+                guard v.kind == .memory, v.referenceID != 0, !v.mayBeNull else {
+                    throw fail(.invalidRelease(pc: pc, register: r))
+                }
+                if v.offset != 0 || v.value.constantValue != 0 {
+                    throw argError(r, "R\(r) must have zero offset when passed to release func")
+                }
+                releasedReference = v.referenceID
+            case .callback:
+                guard v.kind == .function else { throw argError(r, "expected a function pointer (lddw func)") }
+                callback = Int(v.target)
+            case .stackOrNull:
+                if !(v.kind == .stack || (v.kind == .scalar && v.value.constantValue == 0)) {
+                    throw argError(r, "expected a pointer to the stack or NULL")
+                }
+            }
+        }
+        if releasedReference != 0 {
+            guard state.references.contains(where: { $0.id == releasedReference }) else {
+                throw fail(.invalidRelease(pc: pc, register: 1))
+            }
+            state.references.removeAll { $0.id == releasedReference }
+            state.forEachRegister { reg in
+                if reg.referenceID == releasedReference { reg = privileged ? .unknownScalar : .uninitialized }
+            }
+        }
+        if id == 12, let reference = state.references.first {
+            throw fail(.unreleasedReference(pc: pc, acquiredAt: reference.pc, helper: reference.helper))
+        }
+        if let callback {
+            // bpf_loop: the callback runs with (index, ctx) in a frame of its own.
+            let ctxArgument = state[register: 3]
+            try callLocal(d, &state, returnTo: pc + 1, entry: callback, callback: true)
+            state[register: 1] = .scalar(.range(0, UInt64(UInt32.max)))
+            state[register: 2] = ctxArgument
+            path.state = state
+            path.pc = callback
+            return false
+        }
+        for r in 1...5 { state[register: r] = .uninitialized }
+        switch proto.returns {
+        case .integer:
+            state[register: 0] = .unknownScalar
+        case .void:
+            state[register: 0] = .uninitialized
+        case .mapValueOrNull:
+            guard let m = map, let index = input.maps.firstIndex(of: m) else { throw fail(.unknownHelper(pc: pc, id: id)) }
+            var v = mapValuePointer(index, offset: 0, pc: pc)
+            v.mayBeNull = true
+            v.id = newID()
+            if m.type == .arrayOfMaps || m.type == .hashOfMaps {
+                // The value is the inner map: a map pointer or NULL.
+                guard let inner = m.innerMap else {
+                    throw fail(.helperArgument(pc: pc, helper: proto.name, argument: 1, reason: "map-in-map \(m.name) has no inner map description"))
+                }
+                v = RegisterValue(kind: .mapPointer, mayBeNull: true, id: v.id, target: Int32(inner))
+            }
+            state[register: 0] = v
+        case .ringBufferMemoryOrNull:
+            let reference = newID()
+            state.references.append(AcquiredReference(id: reference, pc: pc, helper: proto.name))
+            state[register: 0] = RegisterValue(kind: .memory, mayBeNull: true, id: newID(), referenceID: reference,
+                                               range: allocationSize)
+        }
+        path.state = state
+        path.pc = pc + 1
+        return false
+    }
+
+    func family(_ f: MapTypeName, matches t: MapType) -> Bool {
+        switch f {
+        case .programArray: t == .programArray
+        case .ringBuffer: t == .ringBuffer
+        case .perfEventArray: t == .perfEventArray
+        case .stackTrace: t == .stackTrace
+        case .queueOrStack: t == .queue || t == .stack || t == .bloomFilter
+        case .sockMap: t == .sockmap || t == .sockhash
+        case .devMap: t == .devmap || t == .devmapHash || t == .cpumap || t == .xskmap
+        }
+    }
+
+    /// `check_helper_mem_access`: `size` bytes at the pointer in `reg`, read (initialised)
+    /// or written (then initialised).
+    func helperMemory(_ state: inout AbstractState, pc: Int, reg: Int, size: Int, sizeRange: ClosedRange<Int>?,
+                      write: Bool, helper: String) throws {
+        let v = try readRegister(state, reg, pc)
+        if v.mayBeNull { throw fail(.possiblyNull(pc: pc, register: reg, kind: v.kind.description)) }
+        switch v.kind {
+        case .stack:
+            let frame = Int(v.target)
+            let low = Int64(v.offset) + v.value.smin
+            let high = Int64(v.offset) + v.value.smax + Int64(size)
+            if v.value.smin == .min || low < -512 || high > 0 {
+                let off = Int64(v.offset) + (v.value.isConstant ? Int64(bitPattern: v.value.bits.value) : 0)
+                throw fail(.outOfBounds(pc: pc, register: reg, kind: "stack (\(write ? "write" : "read") by \(helper))",
+                                        offset: off, size: size, limit: 512))
+            }
+            let entry = state.frames[frame].functionEntry
+            stackDepth[entry] = max(stackDepth[entry] ?? 0, Int(-low))
+            if write {
+                for b in low..<high { markByte(&state, frame, b, .misc) }
+            } else {
+                for b in low..<high {
+                    let (slot, index) = position(b)
+                    let s = state.frames[frame].stack[slot]
+                    if s.spilled == nil && s.byte(index) == .invalid && !privileged {
+                        throw fail(.uninitializedStackRead(pc: pc, offset: Int(b), size: size))
+                    }
+                }
+            }
+        case .mapValue, .memory, .readOnlyMemory:
+            let kind = v.kind == .mapValue ? "map_value" : v.kind.description
+            if write && (v.readOnly || v.kind == .readOnlyMemory) { throw fail(.readOnlyWrite(pc: pc, register: reg, kind: kind)) }
+            let limit = v.kind == .mapValue ? input.maps[Int(v.target)].valueSize : Int(v.range)
+            try checkRegion(pc, reg, v, offset: 0, size: size, limit: limit, kind: kind)
+        case .packet, .packetMeta:
+            if v.value.smin < 0 { throw fail(.negativeOffset(pc: pc, register: reg, kind: "packet")) }
+            if Int(v.offset) + size > Int(v.range) || v.offset < 0 {
+                throw fail(.packetRangeNotChecked(pc: pc, register: reg, offset: Int(v.offset), size: size, range: Int(v.range)))
+            }
+        case .context:
+            throw fail(.helperArgument(pc: pc, helper: helper, argument: reg, reason: "the context cannot be passed as memory"))
+        default:
+            throw fail(.helperArgument(pc: pc, helper: helper, argument: reg,
+                                       reason: "R\(reg) type=\(v.kind) expected=fp, pkt, pkt_meta, map_value, mem"))
+        }
+    }
+}

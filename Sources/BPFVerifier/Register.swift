@@ -1,0 +1,185 @@
+/// What a register holds, as Linux's `enum bpf_reg_type` distinguishes it.
+public enum RegisterKind: UInt8, Sendable, Hashable, CustomStringConvertible {
+    case notInitialized
+    case scalar
+    case context
+    case stack
+    case mapPointer
+    case mapValue
+    case packet
+    case packetMeta
+    case packetEnd
+    /// Memory of a known size returned by a helper (ring buffer reservations).
+    case memory
+    /// Read-only memory of a known size.
+    case readOnlyMemory
+    case function
+
+    public var isPointer: Bool { self != .notInitialized && self != .scalar }
+    public var isPacket: Bool { self == .packet || self == .packetMeta }
+
+    public var description: String {
+        switch self {
+        case .notInitialized: "?"
+        case .scalar: "scalar"
+        case .context: "ctx"
+        case .stack: "fp"
+        case .mapPointer: "map_ptr"
+        case .mapValue: "map_value"
+        case .packet: "pkt"
+        case .packetMeta: "pkt_meta"
+        case .packetEnd: "pkt_end"
+        case .memory: "mem"
+        case .readOnlyMemory: "rdonly_mem"
+        case .function: "func"
+        }
+    }
+}
+
+/// The abstract value of one register (or spilled stack slot).
+public struct RegisterValue: Hashable, Sendable, CustomStringConvertible {
+    public var kind: RegisterKind
+    /// For pointers that may still be NULL (`map_value_or_null`, `mem_or_null`).
+    public var mayBeNull: Bool = false
+    /// Fixed offset added to a pointer (`reg->off`).
+    public var offset: Int32 = 0
+    /// The scalar's value, or a pointer's variable offset.
+    public var value: Scalar = .constant(0)
+    /// Shared by copies of a nullable pointer, of a packet pointer, or of a scalar (linked registers).
+    public var id: UInt32 = 0
+    /// The acquired reference this pointer holds (ring buffer reservation).
+    public var referenceID: UInt32 = 0
+    /// Map index for map pointers and map values; frame number for stack pointers;
+    /// subprogram entry for function pointers.
+    public var target: Int32 = 0
+    /// Proven packet range (`reg->range`), or the size of `.memory` regions.
+    public var range: Int32 = 0
+    /// Writes through this pointer are forbidden (read-only map values).
+    public var readOnly: Bool = false
+
+    public static let uninitialized = RegisterValue(kind: .notInitialized)
+    public static let unknownScalar = RegisterValue(kind: .scalar, value: .unknown)
+    public static func scalar(_ s: Scalar) -> RegisterValue { RegisterValue(kind: .scalar, value: s) }
+    public static func constant(_ v: UInt64) -> RegisterValue { RegisterValue(kind: .scalar, value: .constant(v)) }
+    public static func pointer(_ kind: RegisterKind, target: Int32 = 0, offset: Int32 = 0) -> RegisterValue {
+        RegisterValue(kind: kind, offset: offset, target: target)
+    }
+
+    public init(kind: RegisterKind, mayBeNull: Bool = false, offset: Int32 = 0, value: Scalar = .constant(0),
+                id: UInt32 = 0, referenceID: UInt32 = 0, target: Int32 = 0, range: Int32 = 0, readOnly: Bool = false) {
+        self.kind = kind; self.mayBeNull = mayBeNull; self.offset = offset; self.value = value
+        self.id = id; self.referenceID = referenceID; self.target = target; self.range = range; self.readOnly = readOnly
+    }
+
+    public var isScalar: Bool { kind == .scalar }
+    public var isPointer: Bool { kind.isPointer }
+    public var isInitialized: Bool { kind != .notInitialized }
+
+    public var description: String {
+        switch kind {
+        case .notInitialized: return "?"
+        case .scalar:
+            return value.description + (id != 0 ? "#\(id)" : "")
+        default:
+            var name = kind.description
+            if mayBeNull { name += "_or_null" }
+            var parts: [String] = []
+            if id != 0 { parts.append("id=\(id)") }
+            if referenceID != 0 { parts.append("ref_obj_id=\(referenceID)") }
+            if offset != 0 { parts.append("off=\(offset)") }
+            if kind.isPacket { parts.append("r=\(range)") }
+            if kind == .memory || kind == .readOnlyMemory { parts.append("sz=\(range)") }
+            if kind == .mapValue || kind == .mapPointer { parts.append("map=\(target)") }
+            if kind == .stack && target != 0 { parts.append("frame=\(target)") }
+            if !value.isConstant || value.constantValue != 0 { parts.append("var=\(value)") }
+            return name + "(" + parts.joined(separator: ",") + ")"
+        }
+    }
+}
+
+/// The state of one byte of the stack.
+public enum StackByte: UInt8, Sendable, Hashable {
+    case invalid = 0, misc, zero, spill
+}
+
+/// One 8-byte stack slot: per-byte kinds, and the spilled register when all eight are `spill`.
+public struct StackSlot: Hashable, Sendable {
+    /// Eight `StackByte` raw values, byte i (at slot offset i) in bits 8i..8i+7.
+    public var bytes: UInt64 = 0
+    public var spilled: RegisterValue? = nil
+
+    public static let empty = StackSlot()
+
+    public func byte(_ i: Int) -> StackByte { StackByte(rawValue: UInt8(truncatingIfNeeded: bytes >> UInt64(i * 8)))! }
+    public mutating func setByte(_ i: Int, _ kind: StackByte) {
+        let shift = UInt64(i * 8)
+        bytes = (bytes & ~(0xff << shift)) | (UInt64(kind.rawValue) << shift)
+    }
+    public var isSpill: Bool { spilled != nil }
+    public var isEmpty: Bool { bytes == 0 && spilled == nil }
+
+    public var description: String {
+        if let spilled { return spilled.description }
+        let chars: [Character] = (0..<8).reversed().map { i in
+            switch byte(i) { case .invalid: "?"; case .misc: "m"; case .zero: "0"; case .spill: "r" }
+        }
+        return String(chars)
+    }
+}
+
+/// One call frame: its registers and its 512-byte stack.
+public struct Frame: Hashable, Sendable {
+    public var registers: [RegisterValue]
+    /// Slot i covers bytes [-(i+1)*8, -i*8) below the frame pointer.
+    public var stack: [StackSlot]
+    /// The call instruction that created the frame (-1 for the main frame).
+    public var callSite: Int
+    /// Entry instruction of the function this frame runs.
+    public var functionEntry: Int
+    /// Deepest byte of the stack this frame touched.
+    public var stackDepth: Int = 0
+
+    public init(frameNumber: Int, callSite: Int, functionEntry: Int) {
+        registers = Array(repeating: .uninitialized, count: 11)
+        registers[10] = .pointer(.stack, target: Int32(frameNumber))
+        stack = Array(repeating: .empty, count: 64)
+        self.callSite = callSite
+        self.functionEntry = functionEntry
+    }
+}
+
+/// A reference that must be released on every path (ring buffer reservation, spin lock).
+public struct AcquiredReference: Hashable, Sendable {
+    public var id: UInt32
+    /// The instruction that acquired it.
+    public var pc: Int
+    public var helper: String
+}
+
+/// The abstract machine state on one path.
+public struct AbstractState: Hashable, Sendable {
+    public var frames: [Frame]
+    public var references: [AcquiredReference] = []
+    /// `may_goto` budget is modelled by Linux as a stack counter; we only track depth of use.
+    public var mayGotoDepth: Int = 0
+
+    public var current: Frame {
+        get { frames[frames.count - 1] }
+        _modify { yield &frames[frames.count - 1] }
+    }
+
+    public subscript(register r: Int) -> RegisterValue {
+        get { frames[frames.count - 1].registers[r] }
+        set { frames[frames.count - 1].registers[r] = newValue }
+    }
+
+    /// Applies `body` to every register and spilled register of every frame.
+    public mutating func forEachRegister(_ body: (inout RegisterValue) -> Void) {
+        for f in frames.indices {
+            for r in 0..<11 { body(&frames[f].registers[r]) }
+            for s in 0..<64 where frames[f].stack[s].spilled != nil {
+                body(&frames[f].stack[s].spilled!)
+            }
+        }
+    }
+}

@@ -1,0 +1,93 @@
+/// Linux's `states_equal`/`regsafe`/`stacksafe`: when is a state already proven safe
+/// at an instruction enough to cover a new state arriving there.
+enum StateComparison {
+    /// Consistent renaming of ids between the old and the new state.
+    struct IDMap {
+        var pairs: [(UInt32, UInt32)] = []
+        mutating func check(_ old: UInt32, _ new: UInt32) -> Bool {
+            if old == 0 && new == 0 { return true }
+            if old == 0 || new == 0 { return false }
+            for (o, n) in pairs {
+                if o == old { return n == new }
+                if n == new { return false }
+            }
+            pairs.append((old, new))
+            return true
+        }
+    }
+
+    static func includes(_ old: AbstractState, _ new: AbstractState, live: UInt16) -> Bool {
+        guard old.frames.count == new.frames.count, old.references.count == new.references.count else { return false }
+        var ids = IDMap()
+        for (o, n) in zip(old.references, new.references) where !ids.check(o.id, n.id) { return false }
+        let last = old.frames.count - 1
+        for f in 0...last {
+            let of = old.frames[f], nf = new.frames[f]
+            guard of.callSite == nf.callSite else { return false }
+            for r in 0..<11 {
+                if f == last {
+                    if live & (1 << UInt16(r)) == 0 { continue }
+                } else if r <= 5 { continue }
+                if !register(of.registers[r], covers: nf.registers[r], &ids) { return false }
+            }
+            for s in 0..<64 {
+                if !slot(of.stack[s], covers: nf.stack[s], &ids) { return false }
+            }
+        }
+        return true
+    }
+
+    static func register(_ old: RegisterValue, covers new: RegisterValue, _ ids: inout IDMap) -> Bool {
+        if old.kind == .notInitialized { return true }
+        guard old.kind == new.kind else { return false }
+        switch old.kind {
+        case .scalar:
+            if !old.value.includes(new.value) { return false }
+            if old.id != 0 { return ids.check(old.id, new.id) }
+            return true
+        default:
+            guard old.mayBeNull == new.mayBeNull, old.offset == new.offset, old.target == new.target,
+                  old.readOnly == new.readOnly, old.value.includes(new.value) else { return false }
+            if old.kind.isPacket {
+                if old.range > new.range { return false }
+            } else if old.range != new.range { return false }
+            if old.mayBeNull || old.kind.isPacket {
+                if !ids.check(old.id, new.id) { return false }
+            }
+            if old.referenceID != 0 || new.referenceID != 0 {
+                if !ids.check(old.referenceID, new.referenceID) { return false }
+            }
+            return true
+        }
+    }
+
+    static func slot(_ old: StackSlot, covers new: StackSlot, _ ids: inout IDMap) -> Bool {
+        if old.isEmpty { return true }
+        if let o = old.spilled {
+            if let n = new.spilled { return register(o, covers: n, &ids) }
+            // An unbounded spilled scalar covers any initialised bytes.
+            if o.kind == .scalar && o.value.isUnbounded && o.id == 0 {
+                return (0..<8).allSatisfy { new.byte($0) == .misc || new.byte($0) == .zero }
+            }
+            return false
+        }
+        for i in 0..<8 {
+            let ob = old.byte(i)
+            let nb = new.byte(i)
+            switch ob {
+            case .invalid: continue
+            case .misc:
+                if nb == .misc || nb == .zero { continue }
+                if nb == .spill, let n = new.spilled, n.kind == .scalar { continue }
+                return false
+            case .zero:
+                if nb == .zero { continue }
+                if nb == .spill, let n = new.spilled, n.kind == .scalar, n.value.constantValue == 0 { continue }
+                return false
+            case .spill:
+                return false
+            }
+        }
+        return true
+    }
+}

@@ -1,0 +1,192 @@
+import BPFInstructionSet
+
+/// Why the verifier refused a program. Every case carries the instruction index.
+public enum VerifierError: Error, Sendable, Hashable {
+    // Structure
+    case malformed(pc: Int, reason: String)
+    case tooManyInstructions(count: Int, limit: Int)
+    case unreachableInstruction(pc: Int)
+    case jumpOutOfFunction(pc: Int, target: Int)
+    case fallsOffEnd(pc: Int)
+    case backEdge(pc: Int, target: Int)
+    case invalidCallTarget(pc: Int, target: Int)
+    case unsupportedInstruction(pc: Int, what: String)
+    case invalidMapReference(pc: Int, reason: String)
+    // Registers and arithmetic
+    case uninitializedRegister(pc: Int, register: Int)
+    case framePointerWrite(pc: Int)
+    case divisionByZero(pc: Int)
+    case invalidShift(pc: Int, amount: Int64)
+    case pointerArithmetic(pc: Int, register: Int, reason: String)
+    case pointerComparison(pc: Int, register: Int)
+    case pointerLeak(pc: Int, register: Int, reason: String)
+    // Memory
+    case invalidMemoryAccess(pc: Int, register: Int, kind: String, reason: String)
+    case possiblyNull(pc: Int, register: Int, kind: String)
+    case contextAccess(pc: Int, offset: Int, size: Int)
+    case modifiedContextPointer(pc: Int, register: Int, offset: Int)
+    case outOfBounds(pc: Int, register: Int, kind: String, offset: Int64, size: Int, limit: Int)
+    case unboundedOffset(pc: Int, register: Int, kind: String)
+    case negativeOffset(pc: Int, register: Int, kind: String)
+    case uninitializedStackRead(pc: Int, offset: Int, size: Int)
+    case readOnlyWrite(pc: Int, register: Int, kind: String)
+    case invalidSpillSize(pc: Int)
+    case packetRangeNotChecked(pc: Int, register: Int, offset: Int, size: Int, range: Int)
+    case mixedPointerKinds(pc: Int)
+    // Calls
+    case unknownHelper(pc: Int, id: Int32)
+    case helperUnavailable(pc: Int, id: Int32, name: String, programType: String)
+    case helperArgument(pc: Int, helper: String, argument: Int, reason: String)
+    case unreleasedReference(pc: Int, acquiredAt: Int, helper: String)
+    case invalidRelease(pc: Int, register: Int)
+    case callDepthExceeded(pc: Int, depth: Int)
+    case stackTooLarge(pc: Int, size: Int)
+    // Exit
+    case returnValueOutOfRange(pc: Int, range: String, value: String)
+    case returnNotScalar(pc: Int, kind: String)
+    // Exploration
+    case infiniteLoop(pc: Int)
+    case complexityLimit(pc: Int, processed: Int)
+
+    public var pc: Int {
+        switch self {
+        case .tooManyInstructions: 0
+        case .malformed(let pc, _), .unreachableInstruction(let pc), .jumpOutOfFunction(let pc, _),
+             .fallsOffEnd(let pc), .backEdge(let pc, _), .invalidCallTarget(let pc, _), .unsupportedInstruction(let pc, _),
+             .invalidMapReference(let pc, _), .uninitializedRegister(let pc, _), .framePointerWrite(let pc),
+             .divisionByZero(let pc), .invalidShift(let pc, _), .pointerArithmetic(let pc, _, _),
+             .pointerComparison(let pc, _), .pointerLeak(let pc, _, _), .invalidMemoryAccess(let pc, _, _, _),
+             .possiblyNull(let pc, _, _), .contextAccess(let pc, _, _), .modifiedContextPointer(let pc, _, _),
+             .outOfBounds(let pc, _, _, _, _, _), .unboundedOffset(let pc, _, _), .negativeOffset(let pc, _, _),
+             .uninitializedStackRead(let pc, _, _), .readOnlyWrite(let pc, _, _), .invalidSpillSize(let pc),
+             .packetRangeNotChecked(let pc, _, _, _, _), .mixedPointerKinds(let pc), .unknownHelper(let pc, _),
+             .helperUnavailable(let pc, _, _, _), .helperArgument(let pc, _, _, _), .unreleasedReference(let pc, _, _),
+             .invalidRelease(let pc, _), .callDepthExceeded(let pc, _), .stackTooLarge(let pc, _),
+             .returnValueOutOfRange(let pc, _, _), .returnNotScalar(let pc, _), .infiniteLoop(let pc),
+             .complexityLimit(let pc, _):
+            pc
+        }
+    }
+
+    /// A short identifier of the rule (stable, for tests and tables).
+    public var kind: String {
+        switch self {
+        case .malformed: "malformed"
+        case .tooManyInstructions: "too_many_insns"
+        case .unreachableInstruction: "unreachable"
+        case .jumpOutOfFunction: "jump_out_of_func"
+        case .fallsOffEnd: "falls_off_end"
+        case .backEdge: "back_edge"
+        case .invalidCallTarget: "call_target"
+        case .unsupportedInstruction: "unsupported"
+        case .invalidMapReference: "map_ref"
+        case .uninitializedRegister: "uninit_reg"
+        case .framePointerWrite: "fp_write"
+        case .divisionByZero: "div_zero"
+        case .invalidShift: "shift"
+        case .pointerArithmetic: "ptr_arith"
+        case .pointerComparison: "ptr_cmp"
+        case .pointerLeak: "ptr_leak"
+        case .invalidMemoryAccess: "bad_mem"
+        case .possiblyNull: "null"
+        case .contextAccess: "ctx_access"
+        case .modifiedContextPointer: "ctx_modified"
+        case .outOfBounds: "bounds"
+        case .unboundedOffset: "unbounded"
+        case .negativeOffset: "negative"
+        case .uninitializedStackRead: "uninit_stack"
+        case .readOnlyWrite: "readonly"
+        case .invalidSpillSize: "spill_size"
+        case .packetRangeNotChecked: "pkt_range"
+        case .mixedPointerKinds: "mixed_ptr"
+        case .unknownHelper: "unknown_helper"
+        case .helperUnavailable: "helper_unavailable"
+        case .helperArgument: "helper_arg"
+        case .unreleasedReference: "unreleased_ref"
+        case .invalidRelease: "bad_release"
+        case .callDepthExceeded: "call_depth"
+        case .stackTooLarge: "stack_size"
+        case .returnValueOutOfRange: "return_range"
+        case .returnNotScalar: "return_type"
+        case .infiniteLoop: "infinite_loop"
+        case .complexityLimit: "complexity"
+        }
+    }
+
+    public var message: String {
+        switch self {
+        case .malformed(_, let reason): return reason
+        case .tooManyInstructions(let count, let limit): return "the program has \(count) instructions; the limit is \(limit)"
+        case .unreachableInstruction(let pc): return "unreachable insn \(pc)"
+        case .jumpOutOfFunction(_, let target): return "jump out of range: the target \(target) is in another function"
+        case .fallsOffEnd: return "last insn is not an exit or jmp: execution can run past the end of the function"
+        case .backEdge(let pc, let target): return "back-edge from insn \(pc) to \(target)"
+        case .invalidCallTarget(_, let target): return "the call target \(target) is not a function start"
+        case .unsupportedInstruction(_, let what): return "\(what) is not supported"
+        case .invalidMapReference(_, let reason): return reason
+        case .uninitializedRegister(_, let r): return "R\(r) !read_ok: r\(r) is read before it is written"
+        case .framePointerWrite: return "frame pointer is read only: r10 cannot be written"
+        case .divisionByZero: return "division by zero"
+        case .invalidShift(_, let amount): return "invalid shift \(amount)"
+        case .pointerArithmetic(_, let r, let reason): return "R\(r) \(reason)"
+        case .pointerComparison(_, let r): return "R\(r) pointer comparison prohibited"
+        case .pointerLeak(_, let r, let reason): return "R\(r) \(reason)"
+        case .invalidMemoryAccess(_, let r, let kind, let reason): return "R\(r) invalid mem access '\(kind)': \(reason)"
+        case .possiblyNull(_, let r, let kind): return "R\(r) invalid mem access '\(kind)_or_null': r\(r) may be NULL here"
+        case .contextAccess(_, let off, let size): return "invalid bpf_context access off=\(off) size=\(size)"
+        case .modifiedContextPointer(_, let r, let off): return "dereference of modified ctx ptr R\(r) off=\(off) disallowed"
+        case .outOfBounds(_, let r, let kind, let off, let size, let limit):
+            return "R\(r) invalid access to \(kind), off=\(off) size=\(size): outside the \(limit) accessible bytes"
+        case .unboundedOffset(_, let r, let kind): return "R\(r) unbounded memory access to \(kind): the variable offset has no upper bound"
+        case .negativeOffset(_, let r, let kind): return "R\(r) min value is negative in an access to \(kind)"
+        case .uninitializedStackRead(_, let off, let size): return "invalid read from stack off \(off)+0 size \(size): the bytes are not initialised"
+        case .readOnlyWrite(_, let r, let kind): return "R\(r) cannot write into \(kind): it is read-only"
+        case .invalidSpillSize: return "invalid size of register fill: part of a spilled pointer is read"
+        case .packetRangeNotChecked(_, let r, let off, let size, let range):
+            return "invalid access to packet, off=\(off) size=\(size), R\(r) r=\(range): the packet is only known to hold \(range) bytes here"
+        case .mixedPointerKinds: return "same insn cannot be used with different pointers"
+        case .unknownHelper(_, let id): return "invalid func unknown#\(id)"
+        case .helperUnavailable(_, let id, let name, let type): return "program of type \(type) cannot use helper \(name)#\(id)"
+        case .helperArgument(_, let helper, let arg, let reason): return "\(helper) argument \(arg) (R\(arg)): \(reason)"
+        case .unreleasedReference(_, let at, let helper): return "Unreleased reference: acquired by \(helper) at insn \(at)"
+        case .invalidRelease(_, let r): return "R\(r) must be a referenced pointer returned by the matching acquire helper"
+        case .callDepthExceeded(_, let depth): return "the call stack of \(depth) frames is too deep (at most 8)"
+        case .stackTooLarge(_, let size): return "combined stack size \(size) of the call chain is too large (at most 512)"
+        case .returnValueOutOfRange(_, let range, let value): return "At program exit the register R0 has \(value) should have been in \(range)"
+        case .returnNotScalar(_, let kind): return "At program exit the register R0 is not a known value (\(kind))"
+        case .infiniteLoop(let pc): return "infinite loop detected at insn \(pc)"
+        case .complexityLimit(_, let n): return "The sequence of \(n) jumps is too complex: program too large (processed \(n) insns)"
+        }
+    }
+
+    public var hint: String {
+        switch self {
+        case .unreachableInstruction: return "remove the dead code or make a branch reach it; Linux refuses instructions no path executes"
+        case .fallsOffEnd: return "end every path of the function with `exit` (or a jump)"
+        case .uninitializedRegister(_, let r): return r == 0 ? "set r0 (the return value) before `exit`" : "assign r\(r) on every path before this instruction"
+        case .framePointerWrite: return "copy r10 into another register and change the copy"
+        case .divisionByZero: return "divide by a non-zero constant, or by a register"
+        case .invalidShift: return "shift by 0..63 (0..31 for 32-bit operations)"
+        case .pointerArithmetic: return "only add or subtract scalars to pointers; check nullable pointers before arithmetic"
+        case .pointerComparison: return "unprivileged programs may only compare pointers with packet ends or NULL"
+        case .pointerLeak: return "unprivileged programs may not store pointers into maps or return them"
+        case .possiblyNull(_, let r, _): return "after the lookup add `if (!value) return …;` (`if r\(r) == 0 goto out`) before using r\(r)"
+        case .contextAccess: return "use a field of the program type's context with its declared size"
+        case .modifiedContextPointer: return "access context fields through the original ctx pointer with the offset in the instruction"
+        case .outOfBounds: return "keep the access within the object; check the index against its size first"
+        case .unboundedOffset: return "bound the index with `if (i >= N) return …;` before using it as an offset"
+        case .negativeOffset: return "use an unsigned index or check `if (i >= 0)` first"
+        case .uninitializedStackRead: return "write the stack bytes (e.g. `__builtin_memset`) before reading them"
+        case .readOnlyWrite: return "this map is read-only to programs; write to a writable map or to the stack"
+        case .packetRangeNotChecked: return "check `if (data + N > data_end) return …;` with N covering the access first"
+        case .helperUnavailable: return "use a helper offered to this program type"
+        case .helperArgument: return "pass what the helper's prototype asks for"
+        case .unreleasedReference: return "submit or discard the reservation on every path, including error paths"
+        case .returnValueOutOfRange, .returnNotScalar: return "return a value the program type allows"
+        case .infiniteLoop, .complexityLimit: return "bound the loop with a counter the verifier can follow, or split the program"
+        case .stackTooLarge: return "use less stack (move buffers into a per-CPU array map)"
+        case .backEdge: return "loops need CAP_BPF (the privileged profile)"
+        default: return ""
+        }
+    }
+}

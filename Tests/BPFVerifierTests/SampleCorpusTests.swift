@@ -1,0 +1,69 @@
+import Foundation
+import Testing
+import BPFObject
+@testable import BPFVerifier
+
+/// The sample objects against what Linux 6.18 decided for each program (verdicts.csv).
+@Suite struct SampleCorpusTests {
+    static let root: String = {
+        var url = URL(fileURLWithPath: #filePath)
+        for _ in 0..<3 { url.deleteLastPathComponent() }
+        return url.appendingPathComponent("../shared/samples").standardized.path
+    }()
+
+    struct Row { var file: String; var section: String; var function: String; var type: String; var verdict: String }
+
+    static func rows() -> [Row] {
+        guard let data = FileManager.default.contents(atPath: root + "/verdicts.csv") else { return [] }
+        let text = String(decoding: data, as: UTF8.self)
+        return text.split(whereSeparator: \.isNewline).dropFirst().compactMap { line in
+            let f = line.split(separator: ",", omittingEmptySubsequences: false).map(String.init)
+            guard f.count >= 6 else { return nil }
+            return Row(file: f[0], section: f[1], function: f[2], type: f[4], verdict: f[5])
+        }
+    }
+
+    @Test func verdictsAgreeWithLinux() throws {
+        let rows = Self.rows().filter { $0.verdict == "accept" || $0.verdict == "reject" }
+        try #require(!rows.isEmpty, "samples not found at \(Self.root)")
+        var agree = 0, total = 0
+        var disagreements: [String] = []
+        var objects: [String: ObjectSpec?] = [:]
+        for row in rows {
+            if objects[row.file] == nil { objects[row.file] = .some(try? ObjectSpec(contentsOf: Self.root + "/" + row.file)) }
+            total += 1
+            guard let object = objects[row.file]!,
+                  var program = object.programs.first(where: { $0.name == row.function && $0.sectionName == row.section })
+                    ?? object.programs.first(where: { $0.sectionName == row.section }) else {
+                if row.verdict == "reject" { agree += 1 } else { disagreements.append("\(row.file) \(row.section): not loadable") }
+                continue
+            }
+            if let type = ProgramType(name: row.type) { program.type = type }
+            let result = Verifier().verify(VerifierInput(program: program, maps: object.maps))
+            let accepted = result.isAccepted
+            if accepted == (row.verdict == "accept") {
+                agree += 1
+            } else {
+                disagreements.append("\(row.file) \(row.section) linux=\(row.verdict): \(result.summary)")
+            }
+        }
+        print("sample corpus: \(agree)/\(total) verdicts agree with Linux 6.18")
+        for d in disagreements { print("  DISAGREE \(d)") }
+        #expect(agree * 100 >= total * 70, "agreement \(agree)/\(total)")
+    }
+
+    @Test func invalidObjectsAreRefusedReadably() throws {
+        let directory = Self.root + "/invalid"
+        let files = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
+        for file in files {
+            guard let object = try? ObjectSpec(contentsOf: directory + "/" + file) else { continue }
+            for program in object.programs {
+                let result = Verifier().verify(VerifierInput(program: program, maps: object.maps))
+                if let refusal = result.refusal {
+                    #expect(!refusal.message.isEmpty)
+                    #expect(!refusal.explanation.isEmpty)
+                }
+            }
+        }
+    }
+}
