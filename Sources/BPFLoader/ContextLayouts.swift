@@ -1,64 +1,65 @@
 import BPFObject
+import BPFRuntime
 
-// Context struct layouts of the program types BPFKit runs, from
-// include/uapi/linux/bpf.h. TEMPORARY home: when the `abi` branch's
-// `ContextLayout.for(ProgramType)` lands, these offsets come from there; every
-// context offset the loader uses is in this file.
+import BPFABI
 
-/// `struct xdp_md`: all fields read-only to programs.
+// Context offsets come from BPFABI's `ContextLayout` (the single source of
+// truth); every context offset the loader uses is looked up in this file.
+
+/// Offsets of `struct xdp_md` fields.
 enum XDPMetadataLayout {
-    static let size = 24
-    static let data = 0
-    static let dataEnd = 4
-    static let dataMeta = 8
-    static let ingressInterfaceIndex = 12
-    static let receiveQueueIndex = 16
-    static let egressInterfaceIndex = 20
+    static let layout = ContextLayout.xdpMD
+    static let size = layout.size
+    static let data = offset("data")
+    static let dataEnd = offset("data_end")
+    static let dataMeta = offset("data_meta")
+    static let ingressInterfaceIndex = offset("ingress_ifindex")
+    static let receiveQueueIndex = offset("rx_queue_index")
+
+    static func offset(_ name: String) -> Int {
+        guard let field = layout.field(named: name) else { preconditionFailure("xdp_md has no field \(name)") }
+        return field.offset
+    }
 }
 
-/// `struct __sk_buff` (192 bytes).
+/// Offsets of `struct __sk_buff` fields (every member, whatever the program type may access).
 enum SocketBufferLayout {
     static let size = 192
-    static let len = 0
-    static let packetType = 4
-    static let mark = 8
-    static let queueMapping = 12
-    static let `protocol` = 16
-    static let vlanPresent = 20
-    static let vlanTCI = 24
-    static let vlanProtocol = 28
-    static let priority = 32
-    static let ingressInterfaceIndex = 36
-    static let interfaceIndex = 40
-    static let tcIndex = 44
-    static let controlBuffer = 48  // cb[5]
-    static let hash = 68
-    static let tcClassID = 72
-    static let data = 76
-    static let dataEnd = 80
-    static let napiID = 84
-    static let family = 88
-    static let dataMeta = 140
-    static let timestamp = 152
-    static let wireLength = 160
-    static let gsoSegments = 164
-    static let gsoSize = 176
+    static let len = offset("len")
+    static let packetType = offset("pkt_type")
+    static let mark = offset("mark")
+    static let `protocol` = offset("protocol")
+    static let priority = offset("priority")
+    static let interfaceIndex = offset("ifindex")
+    static let data = offset("data")
+    static let dataEnd = offset("data_end")
+    static let dataMeta = offset("data_meta")
 
-    /// Byte ranges programs of `type` may write, as Linux's `*_is_valid_access`
-    /// allows (writes elsewhere are refused by Linux's verifier at load; BPFKit
-    /// faults at run time until its verifier exists).
-    static func writableRanges(for type: ProgramType) -> [Range<Int>] {
-        let controlBuffer = Self.controlBuffer..<(Self.controlBuffer + 20)
-        switch type {
-        case .schedCls, .schedAct:
-            return [mark..<(mark + 8),  // mark, queue_mapping
-                    priority..<(priority + 4), tcIndex..<(tcIndex + 4), controlBuffer,
-                    tcClassID..<(tcClassID + 4), timestamp..<(timestamp + 8)]
-        case .cgroupSkb:
-            return [mark..<(mark + 4), priority..<(priority + 4), controlBuffer, timestamp..<(timestamp + 8)]
-        default:
-            return [controlBuffer]
+    static func offset(_ name: String) -> Int {
+        guard let field = ContextLayout.skBuffFields.first(where: { $0.name == name }) else {
+            preconditionFailure("__sk_buff has no field \(name)")
         }
+        return field.offset
+    }
+}
+
+/// The context as checked-mode regions: the fields `type` may read (read-only)
+/// and those it may write (writable), adjacent fields merged. Linux refuses other
+/// accesses at load; BPFKit faults at run time until its verifier exists.
+func contextRegions(for type: ProgramType, base: UInt64) -> [MemoryRegion] {
+    guard let layout = ContextLayout.for(type) else { return [] }
+    var ranges: [(range: Range<Int>, writable: Bool)] = []
+    for field in layout.fields.sorted(by: { $0.offset < $1.offset }) {
+        let writable = field.access == .readWrite
+        if let last = ranges.last, last.writable == writable, last.range.upperBound == field.offset {
+            ranges[ranges.count - 1].range = last.range.lowerBound..<field.range.upperBound
+        } else {
+            ranges.append((field.range, writable))
+        }
+    }
+    return ranges.map { entry in
+        MemoryRegion(start: base + UInt64(entry.range.lowerBound), length: UInt64(entry.range.count),
+                     isWritable: entry.writable, name: entry.writable ? "context (writable fields)" : "context")
     }
 }
 

@@ -185,17 +185,12 @@ final class PacketFrame {
 
     /// The context and packet regions of a checked run.
     func regions() -> [MemoryRegion] {
-        let contextBuffer = UnsafeMutableRawBufferPointer(start: memory.base, count: contextSize)
-        var regions = [MemoryRegion(UnsafeRawBufferPointer(contextBuffer), name: "context")]
+        var regions = contextRegions(for: programType, base: contextAddress)
         switch kind {
         case .xdp:
             regions.append(MemoryRegion(start: memory.address(bufferStart), length: UInt64(TestRunGeometry.xdpFrameSize),
                                         isWritable: true, name: "packet"))
         case .socketBuffer(let linkLayer):
-            for range in SocketBufferLayout.writableRanges(for: programType) {
-                regions.append(MemoryRegion(start: memory.address(range.lowerBound), length: UInt64(range.count),
-                                            isWritable: true, name: "context (writable fields)"))
-            }
             if linkLayer || programType == .cgroupSkb {
                 regions.append(MemoryRegion(start: memory.address(macHeader), length: UInt64(bufferLimit - macHeader),
                                             isWritable: linkLayer, name: "packet"))
