@@ -101,6 +101,16 @@ final class PacketFrame {
             guard packet.count >= TestRunGeometry.ethernetHeader else {
                 throw .invalidPacket(program: programName, reason: "skb test runs need at least an Ethernet header (14 bytes); the packet has \(packet.count)")
             }
+            // test_run refuses IPv4 and IPv6 packets whose network header is cut short.
+            let networkLength = packet.count - TestRunGeometry.ethernetHeader
+            switch Self.ethernetProtocol(packet).bigEndian {
+            case 0x0800 where networkLength < 20:
+                throw .invalidPacket(program: programName, reason: "the IPv4 header is cut short (\(networkLength) of 20 bytes), which Linux's test_run refuses")
+            case 0x86dd where networkLength < 40:
+                throw .invalidPacket(program: programName, reason: "the IPv6 header is cut short (\(networkLength) of 40 bytes), which Linux's test_run refuses")
+            default:
+                break
+            }
             memory = try LowMemory(byteCount: contextArea + TestRunGeometry.skbHeadroom + packet.count + TestRunGeometry.sharedInfoSize)
             bufferStart = contextArea
             macHeader = bufferStart + TestRunGeometry.skbHeadroom
@@ -138,11 +148,12 @@ final class PacketFrame {
             setField(XDPMetadataLayout.ingressInterfaceIndex, context.ingressInterfaceIndex)
             setField(XDPMetadataLayout.receiveQueueIndex, context.receiveQueueIndex)
         case .socketBuffer:
-            // eth_type_trans on the loopback device (address 00:00:00:00:00:00).
+            // eth_type_trans on the loopback device: its address and its broadcast
+            // address are both 00:00:00:00:00:00, so ff:ff:ff:ff:ff:ff is multicast.
             let destination = packet[0..<6]
             let packetType: UInt32 = destination.allSatisfy { $0 == 0 } ? 0  // PACKET_HOST
                 : destination.first! & 1 == 0 ? 3  // PACKET_OTHERHOST
-                : destination.allSatisfy { $0 == 0xff } ? 1 : 2  // PACKET_BROADCAST : PACKET_MULTICAST
+                : 2  // PACKET_MULTICAST
             setField(SocketBufferLayout.packetType, packetType)
             setField(SocketBufferLayout.protocol, UInt32(Self.ethernetProtocol(packet)))
             setField(SocketBufferLayout.mark, context.mark)
