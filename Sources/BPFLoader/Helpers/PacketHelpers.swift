@@ -127,8 +127,8 @@ enum PacketHelpers {
                 return 0
             }),
             (LinuxHelper.csumDiff, { arguments, context throws(HelperError) in
+                // Linux 6.13+ sums any sizes (no multiple-of-4 rule, no scratch buffer limit).
                 let fromSize = arguments.r2, toSize = arguments.r4
-                guard (fromSize | toSize) & 3 == 0, fromSize + toSize <= 512 else { return HelperSupport.errno(HelperSupport.EINVAL) }
                 let from = try context.buffer(at: arguments.r1, count: fromSize, write: false)
                 let to = try context.buffer(at: arguments.r3, count: toSize, write: false)
                 return UInt64(Checksum.difference(from: UnsafeRawBufferPointer(from), to: UnsafeRawBufferPointer(to),
@@ -214,19 +214,39 @@ enum Checksum {
         }
     }
 
-    /// x86-64 csum_partial: 32-bit words summed with end-around carry, folded to 32 bits.
-    static func partial(_ bytes: UnsafeRawBufferPointer, seed: UInt32, complement: Bool = false) -> UInt32 {
+    /// x86-64 csum_partial: little-endian words summed with end-around carry, a
+    /// trailing partial word zero-padded, folded to 32 bits.
+    static func partial(_ bytes: UnsafeRawBufferPointer, seed: UInt32) -> UInt32 {
         var sum = UInt64(seed)
-        for index in stride(from: 0, to: bytes.count, by: 4) {
-            let word = bytes.loadUnaligned(fromByteOffset: index, as: UInt32.self)
-            sum += UInt64(complement ? ~word : word)
+        var index = 0
+        while index + 4 <= bytes.count {
+            sum += UInt64(bytes.loadUnaligned(fromByteOffset: index, as: UInt32.self))
+            index += 4
         }
+        var trail: UInt64 = 0
+        for (shift, position) in (index..<bytes.count).enumerated() { trail |= UInt64(bytes[position]) << (8 * shift) }
+        sum += trail
         while sum >> 32 != 0 { sum = (sum & 0xffff_ffff) + (sum >> 32) }
         return UInt32(sum)
     }
 
-    /// bpf_csum_diff: the partial sum of `~from` words then `to` words, seeded.
+    /// csum_from32to16: the 32-bit sum folded to 16 bits (not complemented).
+    static func from32to16(_ sum: UInt32) -> UInt16 {
+        let folded = sum &+ (sum >> 16 | sum << 16)
+        return UInt16(truncatingIfNeeded: folded >> 16)
+    }
+
+    /// bpf_csum_diff as Linux 6.13+ computes it on every architecture:
+    /// `csum_partial(to) - csum_partial(from)` (seeded), folded to 16 bits.
     static func difference(from: UnsafeRawBufferPointer, to: UnsafeRawBufferPointer, seed: UInt32) -> UInt32 {
-        partial(to, seed: partial(from, seed: seed, complement: true))
+        let sum: UInt32
+        if !from.isEmpty && !to.isEmpty {
+            sum = add(partial(to, seed: seed), ~partial(from, seed: 0))
+        } else if !to.isEmpty {
+            sum = partial(to, seed: seed)
+        } else {
+            sum = ~partial(from, seed: ~seed)
+        }
+        return UInt32(from32to16(sum))
     }
 }
