@@ -13,6 +13,7 @@ enum HelperLibrary {
             ProcessHelpers.bodies(),
             TraceHelpers.bodies(),
             MemoryHelpers.bodies(),
+            LoopHelpers.bodies(),
             PacketHelpers.bodies(handles: handles),
         ]
         for family in families {

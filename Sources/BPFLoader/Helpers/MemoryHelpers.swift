@@ -55,3 +55,31 @@ enum MemoryHelpers {
         ]
     }
 }
+
+/// bpf_loop: calls a BPF callback (an `lddw` function reference, resolved to
+/// its slot) up to `nr_loops` times as a nested frame of the same run.
+enum LoopHelpers {
+    /// BPF_MAX_LOOPS.
+    static let maximumIterations: UInt64 = 1 << 23
+
+    static func bodies() -> [(Int32, Helper.Body)] {
+        [
+            (LinuxHelper.loop, { arguments, context throws(HelperError) in
+                let count = UInt64(UInt32(truncatingIfNeeded: arguments.r1))
+                guard arguments.r4 == 0 else { return HelperSupport.errno(HelperSupport.EINVAL) }
+                guard count <= maximumIterations else { return HelperSupport.errno(HelperSupport.E2BIG) }
+                guard let slot = Int(exactly: arguments.r2) else {
+                    throw .fault("bpf_loop: r2 = 0x\(String(arguments.r2, radix: 16)) is not a callback")
+                }
+                var index: UInt64 = 0
+                while index < count {
+                    // Linux: 0 continues, 1 stops (and counts the iteration).
+                    let verdict = try context.callFunction(atSlot: slot, arguments: HelperArguments(index, arguments.r3))
+                    index += 1
+                    if verdict != 0 { break }
+                }
+                return index
+            }),
+        ]
+    }
+}
