@@ -145,6 +145,8 @@ public final class Collection: Sendable {
 
     static func makeMap(_ spec: MapSpec, readOnlyData: [UInt8]?) throws(CollectionLoadError) -> any BPFMap {
         var definition = definition(of: spec)
+        // libbpf: a perf event array without max_entries gets one slot per possible CPU.
+        if spec.type == .perfEventArray && spec.maxEntries == 0 { definition.maxEntries = UInt32(PossibleCPUs.count) }
         // Frozen .rodata: user space may only read it (BPF_F_RDONLY) once loaded;
         // programs only read it (BPF_F_RDONLY_PROG, from the object).
         if spec.isReadOnly { definition.flags |= MapFlags.readOnly }
