@@ -3,8 +3,8 @@
 
 Usage: Scripts/generate-helper-table.py [path/to/linux/bpf.h] > Sources/BPFABI/HelperTable+Generated.swift
 
-The header's helper mapper (`___BPF_FUNC_MAPPER(FN, ctx)` since Linux 6.1's successor
-headers, `__BPF_FUNC_MAPPER(FN)` before) gives IDs and names; the helper documentation
+The header's helper mapper (`___BPF_FUNC_MAPPER(FN, ctx...)` in Linux 6.2 and later
+headers, `__BPF_FUNC_MAPPER(FN)` numbered by position before) gives IDs and names; the helper documentation
 comment gives each helper's C signature. Argument and return kinds are derived from the
 signature by the rules below; Sources/BPFABI/HelperTable+Overrides.swift corrects the
 helpers whose kernel prototype (`struct bpf_func_proto`) differs from what the rules give.
