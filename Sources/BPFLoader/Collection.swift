@@ -120,7 +120,7 @@ public final class Collection: Sendable {
         do {
             spec = try ObjectSpec(contentsOf: path)
         } catch {
-            throw .invalidProgram(program: path, reason: error.description)
+            throw .invalidObject(path: path, reason: error.description)
         }
         try self.init(spec: spec, options: options)
     }
@@ -154,7 +154,7 @@ public final class Collection: Sendable {
         do throws(MapDefinitionError) {
             map = try MapFactory.make(definition)
         } catch {
-            throw .invalidMap(map: spec.name, reason: error.rule)
+            throw .invalidMap(map: spec.name, reason: "\(error.rule) (\(error.field))")
         }
         if var bytes = readOnlyData ?? spec.initialData {
             guard bytes.count == Int(spec.valueSize) else {

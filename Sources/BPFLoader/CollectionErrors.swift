@@ -5,6 +5,8 @@ import BPFRuntime
 /// Why an ``ObjectSpec`` could not become a ``Collection``. Every case names
 /// the map, or the program and instruction, it is about.
 public enum CollectionLoadError: Error, Equatable, Sendable, CustomStringConvertible {
+    /// The object file could not be read or described.
+    case invalidObject(path: String, reason: String)
     /// BPFMaps refused the map's definition (unsupported type, Linux's creation rules).
     case invalidMap(map: String, reason: String)
     /// A static initial value or a configured entry could not be stored in a map.
@@ -30,6 +32,7 @@ public enum CollectionLoadError: Error, Equatable, Sendable, CustomStringConvert
 
     public var description: String {
         switch self {
+        case .invalidObject(let path, let reason): "\(path): \(reason)"
         case .invalidMap(let map, let reason): "map \(map): \(reason)"
         case .invalidMapContent(let map, let reason): "map \(map): \(reason)"
         case .unknownSlotTarget(let map, let slot, let target):

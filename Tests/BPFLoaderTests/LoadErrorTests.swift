@@ -43,6 +43,19 @@ struct LoadErrorTests {
         #expect(throws: CollectionRunError.self) { _ = try collection.run(program: "pass", packet: [1, 2, 3]) }
     }
 
+    @Test func unreadableObjectFilesNameThePath() throws {
+        do {
+            _ = try BPFLoader.Collection(contentsOf: "/nonexistent/prog.o")
+            Issue.record("loaded a missing file")
+        } catch {
+            guard case .invalidObject(let path, _) = error else {
+                Issue.record("unexpected error \(error)")
+                return
+            }
+            #expect(path == "/nonexistent/prog.o")
+        }
+    }
+
     @Test func unknownMapTypeIsRefusedWithTheMapName() throws {
         do {
             _ = try Fixture.load("""
