@@ -20,6 +20,8 @@ enum LinuxHelper {
     static let getCurrentPidTgid = id("get_current_pid_tgid")
     static let getCurrentUidGid = id("get_current_uid_gid")
     static let getCurrentComm = id("get_current_comm")
+    static let skbVlanPush = id("skb_vlan_push")
+    static let skbVlanPop = id("skb_vlan_pop")
     static let redirect = id("redirect")
     static let perfEventOutput = id("perf_event_output")
     static let skbLoadBytes = id("skb_load_bytes")

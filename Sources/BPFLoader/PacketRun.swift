@@ -72,7 +72,7 @@ final class PacketFrame {
     /// Highest offset `data_end` may reach (XDP: the frame end minus the shared-info tailroom).
     let bufferLimit: Int
     /// Offset of the Ethernet (MAC) header of an skb.
-    let macHeader: Int
+    var macHeader: Int
     var data: Int
     var dataEnd: Int
     var dataMeta: Int
@@ -202,8 +202,10 @@ final class PacketFrame {
             regions.append(MemoryRegion(start: memory.address(bufferStart), length: UInt64(TestRunGeometry.xdpFrameSize),
                                         isWritable: true, name: "packet"))
         case .socketBuffer(let linkLayer):
+            // sched_cls/sched_act: the headroom too, where vlan_push moves the packet's start.
             if linkLayer || programType == .cgroupSkb {
-                regions.append(MemoryRegion(start: memory.address(macHeader), length: UInt64(bufferLimit - macHeader),
+                let start = linkLayer ? bufferStart : macHeader
+                regions.append(MemoryRegion(start: memory.address(start), length: UInt64(bufferLimit - start),
                                             isWritable: linkLayer, name: "packet"))
             }
         }

@@ -15,6 +15,7 @@ enum HelperLibrary {
             MemoryHelpers.bodies(),
             LoopHelpers.bodies(),
             PacketHelpers.bodies(handles: handles),
+            VLANHelpers.bodies(),
         ]
         for family in families {
             for (id, body) in family {
