@@ -52,6 +52,27 @@ struct HelperTests {
         CSUM(csum_shrink, 8, 0, 0xabcd)
         CSUM(csum_none, 0, 0, 0x87654321)
         CSUM(csum_odd, 3, 8, 0)
+        static long (*bpf_l4_csum_replace)(void *skb, __u32 offset, __u64 from, __u64 to, __u64 flags) = (void *)11;
+        static long (*bpf_skb_load_bytes_relative)(const void *skb, __u32 offset, void *to, __u32 len, __u32 start) = (void *)68;
+        SEC("tc") int rewrite_source(struct __sk_buff *skb) {
+            void *data = (void *)(long)skb->data, *end = (void *)(long)skb->data_end;
+            struct iphdr *ip = data + 14;
+            struct udphdr *udp = (void *)(ip + 1);
+            if ((void *)(udp + 1) > end || skb->protocol != bpf_htons(ETH_P_IP) || ip->protocol != IPPROTO_UDP) return 1;
+            __be32 old = ip->saddr, new = bpf_htonl(0xc0a80001);
+            ip->saddr = new;
+            if (bpf_l3_csum_replace(skb, 14 + 10, old, new, 4)) return 2;
+            if (bpf_l4_csum_replace(skb, 14 + 20 + 6, old, new, BPF_F_PSEUDO_HDR | 4)) return 3;
+            if (bpf_l4_csum_replace(skb, 14 + 20 + 6, 0, 0x1234, BPF_F_MARK_MANGLED_0)) return 4;
+            return bpf_l4_csum_replace(skb, 14 + 20 + 6, 0, 0, 1 << 9) == -22 ? 0 : 5;   /* unknown flag */
+        }
+        SEC("tc") int relative(struct __sk_buff *skb) {
+            __u8 mac[2] = {}, net[2] = {}, far[2] = { 1, 1 };
+            long a = bpf_skb_load_bytes_relative(skb, 12, mac, 2, BPF_HDR_START_MAC);
+            long b = bpf_skb_load_bytes_relative(skb, 0, net, 2, BPF_HDR_START_NET);
+            long c = bpf_skb_load_bytes_relative(skb, 4000, far, 2, BPF_HDR_START_NET);
+            return (mac[0] << 24 | mac[1] << 16 | net[0] << 8 | net[1]) ^ ((a == 0) << 4) ^ ((b == 0) << 5) ^ ((c == -14 && far[0] == 0) << 6);
+        }
         SEC("tc") int fix_ttl(struct __sk_buff *skb) {
             void *data = (void *)(long)skb->data, *end = (void *)(long)skb->data_end;
             struct iphdr *ip = data + 14;
@@ -90,8 +111,12 @@ struct HelperTests {
         for index in stride(from: 0, to: 20, by: 2) { sum += UInt32(header[index]) << 8 | UInt32(header[index + 1]) }
         while sum >> 16 != 0 { sum = (sum & 0xffff) + (sum >> 16) }
         #expect(sum == 0xffff && header[8] == 1)
+        #expect(try collection.run(program: "rewrite_source", packet: packet).returnValue == 0)
+        #expect(try collection.run(program: "relative", packet: packet).returnValue == (0x0800_4500 ^ 0x70))
         guard KernelOracle.isAvailable else { return }
-        try KernelOracle.compare(collection, program: "fix_ttl", packets: Array(Self.packets.prefix(4)))
+        for name in ["fix_ttl", "rewrite_source", "relative"] {
+            try KernelOracle.compare(collection, program: name, packets: Array(Self.packets.prefix(4)))
+        }
     }
 
     @Test func tracePrintkFormatsLinuxConversions() throws {
