@@ -52,8 +52,6 @@ struct HelperTests {
         CSUM(csum_shrink, 8, 0, 0xabcd)
         CSUM(csum_none, 0, 0, 0x87654321)
         CSUM(csum_odd, 3, 8, 0)
-        static long (*bpf_l4_csum_replace)(void *skb, __u32 offset, __u64 from, __u64 to, __u64 flags) = (void *)11;
-        static long (*bpf_skb_load_bytes_relative)(const void *skb, __u32 offset, void *to, __u32 len, __u32 start) = (void *)68;
         SEC("tc") int rewrite_source(struct __sk_buff *skb) {
             void *data = (void *)(long)skb->data, *end = (void *)(long)skb->data_end;
             struct iphdr *ip = data + 14;

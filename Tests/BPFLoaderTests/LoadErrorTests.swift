@@ -12,7 +12,6 @@ struct LoadErrorTests {
     @Test func unimplementedHelpersAreRefusedByName() throws {
         do {
             _ = try Fixture.load("""
-                static long (*bpf_get_stackid)(void *ctx, void *map, __u64 flags) = (void *)27;
                 SEC("kprobe/sys_nanosleep") int probe(void *ctx) { return bpf_get_stackid(ctx, 0, 0); }
                 """, name: "stackid")
             Issue.record("the program loaded")
@@ -93,7 +92,6 @@ struct LoadErrorTests {
 
     @Test func redirectRecordsTheTarget() throws {
         guard let collection = try Fixture.load("""
-            static long (*bpf_redirect)(__u32 ifindex, __u64 flags) = (void *)23;
             SEC("xdp") int xdp_out(struct xdp_md *ctx) { return bpf_redirect(7, 0); }
             SEC("xdp") int xdp_bad_flags(struct xdp_md *ctx) { return bpf_redirect(7, 1); }
             SEC("tc") int tc_out(struct __sk_buff *skb) { return bpf_redirect(3, BPF_F_INGRESS); }

@@ -7,7 +7,6 @@ import Testing
 struct LoopTests {
     @Test func callbacksRunUntilTheyStop() throws {
         guard let collection = try Fixture.load("""
-            static long (*bpf_loop)(__u32 nr_loops, void *callback_fn, void *callback_ctx, __u64 flags) = (void *)181;
             struct state { __u64 sum; __u32 stop_at; };
             struct { __uint(type, BPF_MAP_TYPE_ARRAY); __uint(max_entries, 1); __type(key, __u32); __type(value, __u64); } calls SEC(".maps");
             static int add_index(__u64 index, struct state *state) {

@@ -52,8 +52,6 @@ struct MoreHelperTests {
 
     @Test func spinLocksGuardMapValues() throws {
         guard let collection = try Fixture.load("""
-            static void (*bpf_spin_lock)(struct bpf_spin_lock *lock) = (void *)93;
-            static void (*bpf_spin_unlock)(struct bpf_spin_lock *lock) = (void *)94;
             struct guarded { struct bpf_spin_lock lock; __u32 count; };
             struct { __uint(type, BPF_MAP_TYPE_ARRAY); __uint(max_entries, 1); __type(key, __u32); __type(value, struct guarded); } state SEC(".maps");
             SEC("xdp") int locked(struct xdp_md *ctx) {
@@ -78,10 +76,6 @@ struct MoreHelperTests {
 
     @Test func processHelpersDescribeTheHost() throws {
         guard let collection = try Fixture.load("""
-            static __u64 (*bpf_get_current_pid_tgid)(void) = (void *)14;
-            static __u64 (*bpf_get_current_uid_gid)(void) = (void *)15;
-            static long (*bpf_get_current_comm)(void *buf, __u32 size) = (void *)16;
-            static __u64 (*bpf_ktime_get_ns)(void) = (void *)5;
             struct { __uint(type, BPF_MAP_TYPE_ARRAY); __uint(max_entries, 1); __type(key, __u32); __type(value, char[16]); } comm SEC(".maps");
             SEC("raw_tracepoint/sys_enter") int who(void *ctx) {
                 __u32 key = 0;

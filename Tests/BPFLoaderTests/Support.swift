@@ -1,3 +1,4 @@
+import BPFABI
 import BPFLinux
 import BPFLoader
 import BPFMaps
@@ -12,7 +13,7 @@ enum Fixture {
 
     struct CompileError: Error, CustomStringConvertible { var description: String }
 
-    /// Declarations the fixtures share until the project's own BPF headers land.
+    /// What every fixture includes: UAPI headers and BPFABI's libbpf-compatible helper headers.
     static let prelude = """
         #include <linux/bpf.h>
         #include <linux/if_ether.h>
@@ -21,36 +22,20 @@ enum Fixture {
         #include <linux/in.h>
         #include <linux/tcp.h>
         #include <linux/udp.h>
-        #define SEC(n) __attribute__((section(n), used))
-        #define __uint(name, val) int (*name)[val]
-        #define __type(name, val) typeof(val) *name
-        #define __array(name, val) typeof(val) *name[]
-        #define bpf_htons(x) __builtin_bswap16(x)
-        #define bpf_htonl(x) __builtin_bswap32(x)
-        static void *(*bpf_map_lookup_elem)(void *map, const void *key) = (void *)1;
-        static long (*bpf_map_update_elem)(void *map, const void *key, const void *value, __u64 flags) = (void *)2;
-        static long (*bpf_map_delete_elem)(void *map, const void *key) = (void *)3;
-        static long (*bpf_trace_printk)(const char *fmt, __u32 fmt_size, ...) = (void *)6;
-        static long (*bpf_tail_call)(void *ctx, void *map, __u32 index) = (void *)12;
-        static long (*bpf_skb_store_bytes)(void *skb, __u32 offset, const void *from, __u32 len, __u64 flags) = (void *)9;
-        static long (*bpf_l3_csum_replace)(void *skb, __u32 offset, __u64 from, __u64 to, __u64 size) = (void *)10;
-        static long (*bpf_skb_load_bytes)(const void *skb, __u32 offset, void *to, __u32 len) = (void *)26;
-        static __s64 (*bpf_csum_diff)(__be32 *from, __u32 from_size, __be32 *to, __u32 to_size, __wsum seed) = (void *)28;
-        static long (*bpf_xdp_adjust_head)(struct xdp_md *xdp_md, int delta) = (void *)44;
-        static long (*bpf_xdp_adjust_meta)(struct xdp_md *xdp_md, int delta) = (void *)54;
-        static long (*bpf_xdp_adjust_tail)(struct xdp_md *xdp_md, int delta) = (void *)65;
-        static long (*bpf_map_push_elem)(void *map, const void *value, __u64 flags) = (void *)87;
-        static long (*bpf_map_pop_elem)(void *map, void *value) = (void *)88;
-        static long (*bpf_map_peek_elem)(void *map, void *value) = (void *)89;
-        static long (*bpf_probe_read_kernel)(void *dst, __u32 size, const void *unsafe_ptr) = (void *)113;
-        static void *(*bpf_ringbuf_reserve)(void *ringbuf, __u64 size, __u64 flags) = (void *)131;
-        static void (*bpf_ringbuf_submit)(void *data, __u64 flags) = (void *)132;
-        static void (*bpf_ringbuf_discard)(void *data, __u64 flags) = (void *)133;
-        static long (*bpf_snprintf)(char *str, __u32 str_size, const char *fmt, __u64 *data, __u32 data_len) = (void *)165;
-        static long (*bpf_strncmp)(const char *s1, __u32 s1_sz, const char *s2) = (void *)182;
+        #include <bpf/bpf_helpers.h>
+        #include <bpf/bpf_endian.h>
         char _license[] SEC("license") = "GPL";
 
         """
+
+    /// BPFABI's headers, written once per test process.
+    static func headerDirectory() throws -> String {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("bpfloader-headers-\(getpid())").path
+        if !FileManager.default.fileExists(atPath: directory + "/bpf/bpf_helpers.h") {
+            try CHeaders.write(to: directory)
+        }
+        return directory
+    }
 
     /// Compiles `source` (after the prelude) with `clang -target bpf -O2 -g -c`.
     static func compile(_ source: String, name: String) throws -> ObjectSpec {
@@ -62,7 +47,8 @@ enum Fixture {
         try (prelude + source).write(to: input, atomically: true, encoding: .utf8)
         let process = Process()
         process.executableURL = URL(fileURLWithPath: clang)
-        process.arguments = ["-target", "bpf", "-O2", "-g", "-I/usr/include/x86_64-linux-gnu", "-c", input.path, "-o", output.path]
+        process.arguments = ["-target", "bpf", "-O2", "-g", "-I", try headerDirectory()]
+            + CHeaders.systemIncludeDirectories().map { "-I" + $0 } + ["-c", input.path, "-o", output.path]
         let errors = Pipe()
         process.standardError = errors
         try process.run()

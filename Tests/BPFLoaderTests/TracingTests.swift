@@ -7,7 +7,6 @@ import Testing
 struct TracingTests {
     @Test func kprobeReadsPtRegsAndWritesPerfEvents() throws {
         guard let collection = try Fixture.load("""
-            static long (*bpf_perf_event_output)(void *ctx, void *map, __u64 flags, void *data, __u64 size) = (void *)25;
             struct { __uint(type, BPF_MAP_TYPE_PERF_EVENT_ARRAY); __uint(key_size, 4); __uint(value_size, 4); } events SEC(".maps");
             struct regs { unsigned long r15, r14, r13, r12, bp, bx, r11, r10, r9, r8, ax, cx, dx, si, di, orig_ax, ip, cs, flags, sp, ss; };
             SEC("kprobe/do_nanosleep") int on_entry(struct regs *regs) {

@@ -5,8 +5,6 @@ import Testing
 @Suite("VLAN helpers")
 struct VLANTests {
     static let source = """
-        static long (*bpf_skb_vlan_push)(struct __sk_buff *skb, __be16 vlan_proto, __u16 vlan_tci) = (void *)18;
-        static long (*bpf_skb_vlan_pop)(struct __sk_buff *skb) = (void *)19;
         #define TAG(skb) ((skb)->vlan_present | ((skb)->vlan_tci << 4) | ((skb)->vlan_proto << 16))
         SEC("tc") int push_once(struct __sk_buff *skb) {
             if (bpf_skb_vlan_push(skb, bpf_htons(0x8100), 5)) return 1;
