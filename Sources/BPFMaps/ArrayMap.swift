@@ -34,6 +34,11 @@ public final class ArrayMap: BPFMap {
         return index < Int(definition.maxEntries) ? index : nil
     }
 
+    /// The value storage (preallocated for the map's lifetime).
+    public var valueMemory: UnsafeMutableRawBufferPointer? {
+        UnsafeMutableRawBufferPointer(start: storage.base, count: storage.byteCount)
+    }
+
     public func lookup(key: UnsafeRawPointer, cpu: Int) -> UnsafeMutableRawPointer? {
         guard let index = index(of: key) else { return nil }
         return slot(index, cpu: cpuCount == 1 ? 0 : min(max(cpu, 0), cpuCount - 1))

@@ -26,6 +26,11 @@ public protocol BPFMap: AnyObject, Sendable {
     func pop(into value: UnsafeMutableRawPointer) -> Int32
     /// bpf_map_peek_elem (queue, stack; bloom filter membership test).
     func peek(into value: UnsafeMutableRawPointer) -> Int32
+    /// The preallocated memory that pointers returned by ``lookup(key:cpu:)``
+    /// point into (values and, for hash maps, their slots' bookkeeping), valid
+    /// for the map's lifetime; nil for maps whose lookups return no value memory.
+    /// A checked runtime registers it once as a region instead of per lookup.
+    var valueMemory: UnsafeMutableRawBufferPointer? { get }
 
     // MARK: User-space face
 
@@ -57,6 +62,7 @@ extension BPFMap {
     public func push(value: UnsafeRawPointer, flags: UInt64) -> Int32 { -LinuxErrno.EINVAL }
     public func pop(into value: UnsafeMutableRawPointer) -> Int32 { -LinuxErrno.EINVAL }
     public func peek(into value: UnsafeMutableRawPointer) -> Int32 { -LinuxErrno.EINVAL }
+    public var valueMemory: UnsafeMutableRawBufferPointer? { nil }
 
     func checkKey(_ key: [UInt8]) throws(MapError) {
         guard key.count == keySize else { throw .wrongKeySize(expected: keySize, given: key.count) }

@@ -183,6 +183,11 @@ public final class HashMap: BPFMap {
 
     // MARK: Program face
 
+    /// The value storage (preallocated for the map's lifetime).
+    public var valueMemory: UnsafeMutableRawBufferPointer? {
+        UnsafeMutableRawBufferPointer(start: elements.base, count: elements.byteCount)
+    }
+
     public func lookup(key: UnsafeRawPointer, cpu: Int) -> UnsafeMutableRawPointer? {
         let h = hash(key)
         let bucket = Int(truncatingIfNeeded: h) & bucketMask

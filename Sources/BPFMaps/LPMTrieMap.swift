@@ -102,6 +102,11 @@ public final class LPMTrieMap: BPFMap {
 
     // MARK: Program face
 
+    /// The value storage (preallocated for the map's lifetime).
+    public var valueMemory: UnsafeMutableRawBufferPointer? {
+        UnsafeMutableRawBufferPointer(start: slots.base, count: slots.byteCount)
+    }
+
     public func lookup(key: UnsafeRawPointer, cpu: Int) -> UnsafeMutableRawPointer? {
         let length = Int(key.loadUnaligned(as: UInt32.self))
         if length > maxPrefixLength { return nil }  // as Linux's trie_lookup_elem

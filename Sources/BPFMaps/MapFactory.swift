@@ -12,6 +12,7 @@ public enum MapFactory {
         case .ringBuffer: return try RingBufferMap(definition)
         case .programArray, .arrayOfMaps, .cgroupArray: return try ObjectArrayMap(definition)
         case .perfEventArray: return try PerfEventArrayMap(definition)
+        case .hashOfMaps: return try HashOfMapsMap(definition)
         default:
             throw MapDefinitionError(field: "type", rule: "the \(definition.type.name) map type is not implemented by BPFKit.", errno: LinuxErrno.EOPNOTSUPP)
         }

@@ -103,7 +103,7 @@ public enum MapType: UInt32, Sendable, CaseIterable, CustomStringConvertible {
     public var isSupported: Bool {
         switch self {
         case .hash, .array, .programArray, .perfEventArray, .perCPUHash, .perCPUArray, .cgroupArray,
-             .lruHash, .lruPerCPUHash, .lpmTrie, .arrayOfMaps, .queue, .stack,
+             .lruHash, .lruPerCPUHash, .lpmTrie, .arrayOfMaps, .hashOfMaps, .queue, .stack,
              .ringBuffer, .bloomFilter:
             true
         default:

@@ -75,6 +75,12 @@ public final class HelperCallContext {
     /// as Linux keeps a program on one CPU while it runs.
     public let processor: Int
 
+    /// The interpreter running the program, and the calling frame's depth and
+    /// program, while a helper runs (for ``callFunction(atSlot:arguments:)``).
+    unowned(unsafe) var interpreter: Interpreter?
+    var callerDepth = 0
+    var callerProgram: Unmanaged<ExecutableProgram>?
+
     init(mode: ExecutionMode, regions: [MemoryRegion]) {
         self.mode = mode
         self.runRegions = regions
@@ -111,6 +117,18 @@ public final class HelperCallContext {
             throw .fault("null pointer argument")
         }
         return UnsafeMutableRawBufferPointer(start: base, count: Int(count))
+    }
+
+    /// Calls the BPF function starting at `slot` of the calling program (a
+    /// callback such as bpf_loop's, from an `lddw` function reference) as a
+    /// nested frame of the same run, with `arguments` in r1-r5; returns its r0.
+    /// Faults in the callback become a helper fault naming the callback.
+    public func callFunction(atSlot slot: Int, arguments: HelperArguments) throws(HelperError) -> UInt64 {
+        guard let interpreter, let program = callerProgram?.takeUnretainedValue() else {
+            throw .fault("callbacks can only be called while a helper runs")
+        }
+        return try interpreter.callFunction(atSlot: slot, in: program, arguments: arguments, callerDepth: callerDepth,
+                                            callerStackLow: stackRange.low, context: self)
     }
 
     /// Appends a line to the run's trace stream.

@@ -51,6 +51,8 @@ public final class Interpreter {
                     packet: UnsafeRawBufferPointer? = nil, userInfo: AnyObject? = nil) throws(ExecutionError) -> ExecutionResult {
         let context = HelperCallContext(mode: mode, regions: regions)
         context.userInfo = userInfo
+        context.interpreter = self
+        defer { context.interpreter = nil }
         let registers = memory.registers
         registers.update(repeating: 0, count: 16)
         registers[1] = arguments.r1
@@ -63,9 +65,10 @@ public final class Interpreter {
         (memory.stack + ExecutionStack.stackBytes - Registers.stackSize)
             .initializeMemory(as: UInt8.self, repeating: 0, count: Registers.stackSize)
         var executed: UInt64 = 0
+        let entry = Entry(pc: 0, program: program, depth: 0, stackLow: memory.top - UInt64(Registers.stackSize))
         let trap = switch mode {
-        case .checked: execute(CheckedAccess.self, context: context, packet: packet, executed: &executed)
-        case .trusted: execute(TrustedAccess.self, context: context, packet: packet, executed: &executed)
+        case .checked: execute(CheckedAccess.self, entry: entry, context: context, packet: packet, executed: &executed)
+        case .trusted: execute(TrustedAccess.self, entry: entry, context: context, packet: packet, executed: &executed)
         }
         if case .exit = trap {
             return ExecutionResult(returnValue: registers[0], instructionsExecuted: executed, trace: context.trace)
@@ -82,22 +85,67 @@ public final class Interpreter {
                        packet: UnsafeRawBufferPointer(buffer))
     }
 
+    /// Runs the function at `slot` of `program` as a new frame below the helper's
+    /// caller (bpf_loop's callback), with `arguments` in r1-r5; returns its r0.
+    /// The caller's r6-r10 are preserved, as across any call.
+    func callFunction(atSlot slot: Int, in program: ExecutableProgram, arguments: HelperArguments,
+                      callerDepth: Int, callerStackLow: UInt64, context: HelperCallContext) throws(HelperError) -> UInt64 {
+        guard slot >= 0, slot < program.slotCount else {
+            throw .fault("callback slot \(slot) is outside the program")
+        }
+        guard callerDepth + 1 < Registers.maxCallDepth else {
+            throw .fault("the callback would nest calls deeper than \(Registers.maxCallDepth) frames")
+        }
+        let r = memory.registers
+        let saved = (r[6], r[7], r[8], r[9], r[10])
+        let savedRange = context.stackRange
+        r[1] = arguments.r1; r[2] = arguments.r2; r[3] = arguments.r3; r[4] = arguments.r4; r[5] = arguments.r5
+        r[10] = callerStackLow
+        let stackLow = callerStackLow &- UInt64(Registers.stackSize)
+        // Unsafe 6: callerDepth + 1 < maxCallDepth, so the new frame lies inside the stack allocation.
+        UnsafeMutableRawPointer(bitPattern: UInt(stackLow)).unsafelyUnwrapped
+            .initializeMemory(as: UInt8.self, repeating: 0, count: Registers.stackSize)
+        let entry = Entry(pc: slot, program: program, depth: callerDepth + 1, stackLow: stackLow)
+        var executed: UInt64 = 0
+        let trap = switch mode {
+        case .checked: execute(CheckedAccess.self, entry: entry, context: context, packet: nil, executed: &executed)
+        case .trusted: execute(TrustedAccess.self, entry: entry, context: context, packet: nil, executed: &executed)
+        }
+        let result = r[0]
+        (r[6], r[7], r[8], r[9], r[10]) = saved
+        context.stackRange = savedRange
+        context.callerDepth = callerDepth
+        context.callerProgram = Unmanaged.passUnretained(program)
+        if case .exit = trap { return result }
+        throw .fault("callback: \(error(for: trap, context: context).description)")
+    }
+
     // MARK: The loop
 
+    /// Where a run of the loop starts: the program's entry, or a callback's frame
+    /// nested under a helper call (`depth` frames already in use below it).
+    struct Entry {
+        var pc: Int
+        var program: ExecutableProgram
+        var depth: Int
+        var stackLow: UInt64
+    }
+
     @inline(__always)
-    private func execute<Policy: AccessPolicy>(_: Policy.Type, context: HelperCallContext,
+    private func execute<Policy: AccessPolicy>(_: Policy.Type, entry: Entry, context: HelperCallContext,
                                                packet: UnsafeRawBufferPointer?, executed: inout UInt64) -> Trap {
         let r = memory.registers
         let frames = memory.frames
         let stackTop = memory.top
         let budget = instructionBudget
-        var current = Unmanaged.passUnretained(program)
-        var code = program.code.base
+        var current = Unmanaged.passUnretained(entry.program)
+        var code = entry.program.code.base
         var tailCalledPrograms: [ExecutableProgram] = []
-        var depth = 0
-        var pc = 0
+        let baseDepth = entry.depth
+        var depth = entry.depth
+        var pc = entry.pc
         var count: UInt64 = 0
-        var stackLow = stackTop - UInt64(Registers.stackSize)
+        var stackLow = entry.stackLow
         var mayGotoLeft = mayGotoLimit
         defer { executed = count }
 
@@ -267,7 +315,7 @@ public final class Interpreter {
                 pointer(stackLow).initializeMemory(as: UInt8.self, repeating: 0, count: Registers.stackSize)
                 pc = Int(imm)
             case .exit:
-                if depth == 0 { return .exit }
+                if depth == baseDepth { return .exit }
                 depth -= 1
                 let frame = frames[depth]
                 pc = frame.returnSlot
@@ -288,6 +336,8 @@ public final class Interpreter {
                     helper = found
                 }
                 context.stackRange = (stackLow, stackTop)
+                context.callerDepth = depth
+                context.callerProgram = current
                 if let trap = Self.callHelper(helper, registers: r, context: context, pc: pc - 1) { return trap }
                 if let next = context.pendingTailCall {
                     context.pendingTailCall = nil

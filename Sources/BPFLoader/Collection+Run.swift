@@ -1,0 +1,55 @@
+import BPFMaps
+import BPFObject
+import BPFRuntime
+
+extension Collection {
+    /// Runs the program named `name` over one packet, with the context Linux's
+    /// BPF_PROG_TEST_RUN builds for its type: `xdp_md` for XDP; `__sk_buff`
+    /// from the Ethernet header for sched_cls/sched_act; `__sk_buff` after
+    /// eth_type_trans (data at the network header) for socket_filter and cgroup_skb.
+    public func run(program name: String, packet: [UInt8], context: PacketContext = PacketContext()) throws(CollectionRunError) -> PacketRunResult {
+        guard let program = program(named: name) else { throw .unknownProgram(name: name) }
+        let frame = try PacketFrame(programType: program.type, packet: packet, context: context, programName: name)
+        var legacyPacket: UnsafeRawBufferPointer? = nil
+        if case .socketBuffer = frame.kind { legacyPacket = frame.legacyPacket }
+        let result = try execute(program, argument: frame.contextAddress, regions: frame.regions(),
+                                 legacyPacket: legacyPacket, userInfo: frame)
+        return PacketRunResult(returnValue: result.returnValue, packetAfter: frame.packetAfter(),
+                               contextAfter: frame.contextAfter(), trace: result.trace, redirect: frame.redirect,
+                               instructionsExecuted: result.instructionsExecuted)
+    }
+
+    /// Runs a program whose context is plain bytes the host supplies: `struct
+    /// pt_regs` for kprobes, the tracepoint record for tracepoints, the `u64`
+    /// argument array for raw tracepoints (read-only to the program), or any
+    /// other type's context as given.
+    public func run(program name: String, context bytes: [UInt8]) throws(CollectionRunError) -> RunResult {
+        guard let program = program(named: name) else { throw .unknownProgram(name: name) }
+        switch program.type {
+        case .xdp, .schedCls, .schedAct, .socketFilter, .cgroupSkb:
+            throw .wrongInput(program: name, type: program.type, expected: "a packet (use run(program:packet:))")
+        default:
+            break
+        }
+        let storage = UnsafeMutableRawBufferPointer.allocate(byteCount: max(bytes.count, 8), alignment: 16)
+        defer { storage.deallocate() }
+        // Safety: `storage` has room for `bytes` and lives until after the run.
+        storage.initializeMemory(as: UInt8.self, repeating: 0)
+        bytes.withUnsafeBytes { storage.baseAddress!.copyMemory(from: $0.baseAddress ?? UnsafeRawPointer(storage.baseAddress!), byteCount: bytes.count) }
+        let region = MemoryRegion(UnsafeRawBufferPointer(start: storage.baseAddress, count: bytes.count), name: "context")
+        let result = try execute(program, argument: UInt64(UInt(bitPattern: storage.baseAddress)),
+                                 regions: bytes.isEmpty ? [] : [region], legacyPacket: nil, userInfo: nil)
+        return RunResult(returnValue: result.returnValue, trace: result.trace, instructionsExecuted: result.instructionsExecuted)
+    }
+
+    private func execute(_ program: LoadedProgram, argument: UInt64, regions: [MemoryRegion],
+                         legacyPacket: UnsafeRawBufferPointer?, userInfo: AnyObject?) throws(CollectionRunError) -> ExecutionResult {
+        let interpreter = Interpreter(program: program.executable, mode: options.mode, instructionBudget: options.instructionBudget)
+        let allRegions = options.mode == .checked ? regions + handles.regions : regions
+        do throws(ExecutionError) {
+            return try interpreter.run(arguments: HelperArguments(argument), regions: allRegions, packet: legacyPacket, userInfo: userInfo)
+        } catch {
+            throw .execution(program: program.name, error: error)
+        }
+    }
+}

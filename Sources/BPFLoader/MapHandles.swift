@@ -1,0 +1,77 @@
+import BPFMaps
+import BPFRuntime
+import Synchronization
+
+/// The maps a collection's programs can name, by the opaque handle an `lddw`
+/// map reference (or a map-in-map lookup) puts in a register.
+///
+/// A handle is the address of the map object itself (unretained; the
+/// collection, or the outer map that retires replaced inner maps, keeps it
+/// alive). Helpers turn a handle back into the map through this table, so a
+/// bogus value in r1 is a clear fault in checked mode instead of a crash.
+final class MapHandleTable: Sendable {
+    struct Entry: Sendable {
+        let map: any BPFMap
+        let name: String
+        /// The map's value memory as a region (read-only for BPF_F_RDONLY_PROG maps).
+        let region: MemoryRegion?
+    }
+
+    /// The collection's own maps: fixed after loading, read without a lock.
+    let fixed: [UInt64: Entry]
+    /// Inner maps first met through a map-in-map lookup (user space may store
+    /// maps the collection did not create).
+    let discovered = Mutex<[UInt64: Entry]>([:])
+
+    init(maps: [(name: String, map: any BPFMap)]) {
+        var table: [UInt64: Entry] = [:]
+        for (name, map) in maps {
+            table[Self.handle(of: map)] = Self.entry(name: name, map: map)
+        }
+        fixed = table
+    }
+
+    static func handle(of map: any BPFMap) -> UInt64 {
+        UInt64(UInt(bitPattern: Unmanaged.passUnretained(map as AnyObject).toOpaque()))
+    }
+
+    static func entry(name: String, map: any BPFMap) -> Entry {
+        let readOnly = map.definition.flags & MapFlags.readOnlyProgram != 0
+        let region = map.valueMemory.map { MemoryRegion($0, isWritable: !readOnly, name: "map \(name) values") }
+        return Entry(map: map, name: name, region: region)
+    }
+
+    /// Every known value region, for a checked run's region list.
+    var regions: [MemoryRegion] {
+        fixed.values.compactMap(\.region) + discovered.withLock { $0.values.compactMap(\.region) }
+    }
+
+    /// The map behind `handle`. Checked mode: unknown handles fault. Trusted mode:
+    /// the verifier has proven r1 is a map, so an unknown handle is taken as a map object.
+    @inline(__always)
+    func map(_ handle: UInt64, context: HelperCallContext, helper: String) throws(HelperError) -> any BPFMap {
+        if let entry = fixed[handle] { return entry.map }
+        if let entry = discovered.withLock({ $0[handle] }) { return entry.map }
+        if context.mode == .trusted, let pointer = UnsafeRawPointer(bitPattern: UInt(handle)) {
+            // Trusted mode only: the verifier guarantees `pointer` is a live map object.
+            return Unmanaged<AnyObject>.fromOpaque(pointer).takeUnretainedValue() as! any BPFMap
+        }
+        throw .fault("\(helper): r1 = 0x\(String(handle, radix: 16)) is not a map of this collection")
+    }
+
+    /// Records an inner map returned by a map-in-map lookup (once per map) and,
+    /// in checked mode, lets the current run touch its values.
+    func noteInnerMap(at pointer: UnsafeMutableRawPointer, context: HelperCallContext) {
+        let handle = UInt64(UInt(bitPattern: pointer))
+        if fixed[handle] != nil { return }
+        // The pointer came from an outer map, which keeps the object alive.
+        guard let map = Unmanaged<AnyObject>.fromOpaque(pointer).takeUnretainedValue() as? any BPFMap else { return }
+        let added: Entry? = discovered.withLock { table in
+            if table[handle] != nil { return nil }
+            let entry = Self.entry(name: map.definition.name.isEmpty ? "inner map" : map.definition.name, map: map)
+            table[handle] = entry
+            return entry
+        }
+        if let region = added?.region { context.grantAccess(to: region) }
+    }
+}
