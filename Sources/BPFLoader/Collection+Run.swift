@@ -44,12 +44,62 @@ extension Collection {
 
     private func execute(_ program: LoadedProgram, argument: UInt64, regions: [MemoryRegion],
                          legacyPacket: UnsafeRawBufferPointer?, userInfo: AnyObject?) throws(CollectionRunError) -> ExecutionResult {
-        let interpreter = Interpreter(program: program.executable, mode: options.mode, instructionBudget: options.instructionBudget)
+        try execute(program, on: Interpreter(program: program.executable, mode: options.mode,
+                                             instructionBudget: options.instructionBudget),
+                    argument: argument, regions: regions, legacyPacket: legacyPacket, userInfo: userInfo)
+    }
+
+    func execute(_ program: LoadedProgram, on interpreter: Interpreter, argument: UInt64, regions: [MemoryRegion],
+                 legacyPacket: UnsafeRawBufferPointer?, userInfo: AnyObject?) throws(CollectionRunError) -> ExecutionResult {
         let allRegions = options.mode == .checked ? regions + handles.regions : regions
         do throws(ExecutionError) {
             return try interpreter.run(arguments: HelperArguments(argument), regions: allRegions, packet: legacyPacket, userInfo: userInfo)
         } catch {
             throw .execution(program: program.name, error: error)
         }
+    }
+}
+
+/// Runs one packet program over many packets, reusing one frame and one
+/// interpreter: what a packet hook or a benchmark calls per packet. Map state is
+/// the collection's, shared with every other runner. Not thread-safe: one runner
+/// per thread.
+public final class PacketRunner {
+    public let collection: Collection
+    public let program: LoadedProgram
+    private let frame: PacketFrame
+    private let interpreter: Interpreter
+
+    /// A runner for packets of up to `capacity` bytes (XDP frames hold at most 3,520).
+    public init(collection: Collection, program name: String, capacity: Int = 9216) throws(CollectionRunError) {
+        guard let program = collection.program(named: name) else { throw .unknownProgram(name: name) }
+        self.collection = collection
+        self.program = program
+        frame = try PacketFrame(programType: program.type, capacity: capacity, programName: name)
+        interpreter = Interpreter(program: program.executable, mode: collection.options.mode,
+                                  instructionBudget: collection.options.instructionBudget)
+    }
+
+    /// Runs the program over `packet`; the same result as `Collection.run(program:packet:context:)`.
+    public func run(packet: [UInt8], context: PacketContext = PacketContext()) throws(CollectionRunError) -> PacketRunResult {
+        let result = try execute(packet: packet, context: context)
+        return PacketRunResult(returnValue: result.returnValue, packetAfter: frame.packetAfter(),
+                               contextAfter: frame.contextAfter(), trace: result.trace, redirect: frame.redirect,
+                               instructionsExecuted: result.instructionsExecuted)
+    }
+
+    /// Runs the program over `packet` and returns only r0 and the instruction count.
+    public func returnValue(forPacket packet: [UInt8], context: PacketContext = PacketContext())
+        throws(CollectionRunError) -> (returnValue: UInt64, instructionsExecuted: UInt64) {
+        let result = try execute(packet: packet, context: context)
+        return (result.returnValue, result.instructionsExecuted)
+    }
+
+    private func execute(packet: [UInt8], context: PacketContext) throws(CollectionRunError) -> ExecutionResult {
+        try frame.load(packet: packet, context: context, programName: program.name)
+        var legacyPacket: UnsafeRawBufferPointer? = nil
+        if case .socketBuffer = frame.kind { legacyPacket = frame.legacyPacket }
+        return try collection.execute(program, on: interpreter, argument: frame.contextAddress, regions: frame.regions(),
+                                      legacyPacket: legacyPacket, userInfo: frame)
     }
 }

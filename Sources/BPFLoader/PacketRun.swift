@@ -67,40 +67,62 @@ final class PacketFrame {
     let kind: Kind
     let programType: ProgramType
     let memory: LowMemory
+    /// Largest packet the mapping holds (skb frames; XDP frames are always one page).
+    let capacity: Int
     /// Offset of the buffer's first byte (`data_hard_start`).
     let bufferStart: Int
     /// Highest offset `data_end` may reach (XDP: the frame end minus the shared-info tailroom).
-    let bufferLimit: Int
+    var bufferLimit = 0
     /// Offset of the Ethernet (MAC) header of an skb.
-    var macHeader: Int
-    var data: Int
-    var dataEnd: Int
-    var dataMeta: Int
+    var macHeader = 0
+    var data = 0
+    var dataEnd = 0
+    var dataMeta = 0
     var redirect: RedirectTarget?
 
-    init(programType: ProgramType, packet: [UInt8], context: PacketContext, programName: String) throws(CollectionRunError) {
+    /// A frame for one packet, sized to it.
+    convenience init(programType: ProgramType, packet: [UInt8], context: PacketContext, programName: String) throws(CollectionRunError) {
+        try self.init(programType: programType, capacity: packet.count, programName: programName)
+        try load(packet: packet, context: context, programName: programName)
+    }
+
+    /// An empty frame that can hold packets of up to `capacity` bytes, to be
+    /// reused for many packets.
+    init(programType: ProgramType, capacity: Int, programName: String) throws(CollectionRunError) {
         self.programType = programType
         let contextArea = TestRunGeometry.contextArea
         switch programType {
         case .xdp:
             kind = .xdp
-            guard packet.count >= TestRunGeometry.ethernetHeader else {
-                throw .invalidPacket(program: programName, reason: "XDP test runs need at least an Ethernet header (14 bytes); the packet has \(packet.count)")
-            }
-            guard packet.count <= TestRunGeometry.xdpMaxData else {
-                throw .invalidPacket(program: programName, reason: "the packet has \(packet.count) bytes; an XDP frame holds at most \(TestRunGeometry.xdpMaxData) without fragments")
-            }
             memory = try LowMemory(byteCount: contextArea + TestRunGeometry.xdpFrameSize)
-            bufferStart = contextArea
-            bufferLimit = bufferStart + TestRunGeometry.xdpFrameSize - TestRunGeometry.sharedInfoSize
-            data = bufferStart + TestRunGeometry.xdpHeadroom
-            macHeader = data
+            self.capacity = TestRunGeometry.xdpMaxData
         case .schedCls, .schedAct, .socketFilter, .cgroupSkb:
             let linkLayer = programType == .schedCls || programType == .schedAct
             kind = .socketBuffer(linkLayer: linkLayer)
-            guard packet.count >= TestRunGeometry.ethernetHeader else {
-                throw .invalidPacket(program: programName, reason: "skb test runs need at least an Ethernet header (14 bytes); the packet has \(packet.count)")
-            }
+            memory = try LowMemory(byteCount: contextArea + TestRunGeometry.skbHeadroom + max(capacity, 0)
+                                   + TestRunGeometry.sharedInfoSize)
+            self.capacity = max(capacity, 0)
+        default:
+            throw .wrongInput(program: programName, type: programType, expected: "raw context bytes, not a packet")
+        }
+        bufferStart = contextArea
+    }
+
+    /// Puts `packet` in the frame and builds the context as test_run does.
+    func load(packet: [UInt8], context: PacketContext, programName: String) throws(CollectionRunError) {
+        guard packet.count >= TestRunGeometry.ethernetHeader else {
+            throw .invalidPacket(program: programName, reason: "test runs need at least an Ethernet header (14 bytes); the packet has \(packet.count)")
+        }
+        guard packet.count <= capacity else {
+            throw .invalidPacket(program: programName, reason: "the packet has \(packet.count) bytes; this frame holds at most \(capacity)")
+        }
+        redirect = nil
+        switch kind {
+        case .xdp:
+            bufferLimit = bufferStart + TestRunGeometry.xdpFrameSize - TestRunGeometry.sharedInfoSize
+            data = bufferStart + TestRunGeometry.xdpHeadroom
+            macHeader = data
+        case .socketBuffer(let linkLayer):
             // test_run refuses IPv4 and IPv6 packets whose network header is cut short.
             let networkLength = packet.count - TestRunGeometry.ethernetHeader
             switch Self.ethernetProtocol(packet).bigEndian {
@@ -111,19 +133,17 @@ final class PacketFrame {
             default:
                 break
             }
-            memory = try LowMemory(byteCount: contextArea + TestRunGeometry.skbHeadroom + packet.count + TestRunGeometry.sharedInfoSize)
-            bufferStart = contextArea
             macHeader = bufferStart + TestRunGeometry.skbHeadroom
             // eth_type_trans pulls the Ethernet header; sched_cls/sched_act push it back.
             data = linkLayer ? macHeader : macHeader + TestRunGeometry.ethernetHeader
             bufferLimit = macHeader + packet.count
-        default:
-            throw .wrongInput(program: programName, type: programType, expected: "raw context bytes, not a packet")
         }
         dataMeta = data
         let packetStart = macHeader
         dataEnd = packetStart + packet.count
-        // Safety: [packetStart, packetStart + count) lies inside the mapping sized above.
+        // Safety: the context area and [packetStart, packetStart + count) lie inside
+        // the mapping, sized for `capacity` bytes of packet in `init`.
+        memory.base.initializeMemory(as: UInt8.self, repeating: 0, count: TestRunGeometry.contextArea)
         packet.withUnsafeBytes { (memory.base + packetStart).copyMemory(from: $0.baseAddress!, byteCount: packet.count) }
         fillContext(context, packet: packet)
     }

@@ -147,6 +147,29 @@ struct ContextTests {
         }
     }
 
+    @Test func aReusedRunnerGivesTheSameResultsAsFreshRuns() throws {
+        guard let collection = try Self.collection() else { return }
+        for name in ["parse", "rewrite", "filter", "tc_len"] {
+            let runner = try PacketRunner(collection: collection, program: name)
+            // Twice over every packet: a packet must not see the previous one's writes.
+            for packet in (Self.packets + Self.packets) where packet.count > 14 {
+                guard var fresh = try? collection.run(program: name, packet: packet) else {
+                    #expect(throws: CollectionRunError.self) { try runner.run(packet: packet) }
+                    continue
+                }
+                var reused = try runner.run(packet: packet)
+                // data, data_end and data_meta hold each frame's own addresses.
+                let pointerFields = fresh.contextAfter.count == 24 ? [0, 4, 8] : [76, 80, 140]
+                for offset in pointerFields where offset + 4 <= fresh.contextAfter.count {
+                    fresh.contextAfter.replaceSubrange(offset..<offset + 4, with: [0, 0, 0, 0])
+                    reused.contextAfter.replaceSubrange(offset..<offset + 4, with: [0, 0, 0, 0])
+                }
+                #expect(reused == fresh, "\(name) over \(packet.count) bytes")
+                #expect(try runner.returnValue(forPacket: packet).returnValue == fresh.returnValue)
+            }
+        }
+    }
+
     @Test func writingAReadOnlyContextFieldFaults() throws {
         guard let collection = try Fixture.load("""
             SEC("tc") int set_len(struct __sk_buff *skb) { *(volatile __u32 *)&skb->len = 1; return 0; }
