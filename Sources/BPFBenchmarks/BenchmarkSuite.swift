@@ -10,6 +10,8 @@ public struct WorkloadReport: Sendable {
     public var engines: [String: Timing] = [:]
     /// Engine name → why it did not run.
     public var skipped: [String: String] = [:]
+    /// Engine name → how it ran, where that is worth saying (e.g. checked mode).
+    public var notes: [String: String] = [:]
     public var verifyMicroseconds: Double?
     public var loadMicroseconds: Double?
 
@@ -69,6 +71,7 @@ public struct BenchmarkSuite {
                 var report = WorkloadReport(name: workload.name, input: label)
                 let expected = built.nativeResult(packet)
                 report.engines["native"] = try measureNative(built, packet)
+                measureInterpreter(built, packet, expected: expected, into: &report)
                 for engine in engines {
                     do {
                         let (result, timing) = try engine.run(built, packet, options)
@@ -99,6 +102,47 @@ public struct BenchmarkSuite {
             blackHole(sink)
             return timing
         }
+    }
+
+    /// BPFKit's interpreter: verified by BPFKit's verifier (timed), loaded (timed),
+    /// then run trusted, or checked with a note when the verifier refuses.
+    private func measureInterpreter(_ built: BuiltWorkload, _ packet: [UInt8], expected: UInt32,
+                                    into report: inout WorkloadReport) {
+        let name = built.workload.name
+        guard let programSpec = built.spec.program(named: name) else {
+            report.skipped["interpreter"] = "the object has no program \(name)"
+            return
+        }
+        let verifyStart = ContinuousClock.now
+        let verdict = Verifier().verify(VerifierInput(program: programSpec, maps: built.spec.maps))
+        report.verifyMicroseconds = Self.microseconds(since: verifyStart)
+        let mode: ExecutionMode = verdict.isAccepted ? .trusted : .checked
+        if let refusal = verdict.refusal {
+            report.notes["interpreter"] = "checked mode: BPFKit's verifier refused it: \(refusal.message)"
+        }
+        do {
+            let loadStart = ContinuousClock.now
+            let collection = try LoadedObject(spec: built.spec, options: LoadOptions(mode: mode))
+            let runner = try PacketRunner(collection: collection, program: name)
+            report.loadMicroseconds = Self.microseconds(since: loadStart)
+            let first = try runner.returnValue(forPacket: packet)
+            guard UInt32(truncatingIfNeeded: first.returnValue) == expected else {
+                report.skipped["interpreter"] = "returned \(first.returnValue), native returned \(expected)"
+                return
+            }
+            var timing = try Stopwatch.measure(rounds: options.rounds, roundNanoseconds: options.roundNanoseconds) { runs in
+                Stopwatch.time(runs) { _ = try? runner.returnValue(forPacket: packet) }
+            }
+            timing.instructionsPerRun = first.instructionsExecuted
+            report.engines["interpreter"] = timing
+        } catch {
+            report.skipped["interpreter"] = "\(error)"
+        }
+    }
+
+    static func microseconds(since start: ContinuousClock.Instant) -> Double {
+        let elapsed = ContinuousClock.now - start
+        return Double(elapsed.components.seconds) * 1e6 + Double(elapsed.components.attoseconds) / 1e12
     }
 
     /// Linux's JIT through BPF_PROG_TEST_RUN with `repeat`; the kernel's own per-run figure.

@@ -7,3 +7,7 @@
 @_exported import BPFObject
 @_exported import BPFConformance
 @_exported import BPFLinux
+@_exported import BPFABI
+@_exported import BPFVerifier
+@_exported import BPFLoader
+@_exported import BPFToolchain

@@ -85,6 +85,12 @@ struct BenchCommand: ParsableCommand {
                     print(pad(report.name, 11) + pad(report.input, 7) + pad(engine, 21) + "skipped: \(reason)")
                 }
             }
+            for (engine, note) in report.notes.sorted(by: { $0.key < $1.key }) {
+                print(pad("", 18) + "note (\(engine)): \(note)")
+            }
+            if let verify = report.verifyMicroseconds, let load = report.loadMicroseconds {
+                print(pad("", 18) + "verify \(format(verify)) µs, load \(format(load)) µs")
+            }
         }
     }
 
@@ -107,6 +113,9 @@ struct BenchCommand: ParsableCommand {
                         return (engine, JSON.object(figures))
                     }
                 })))
+                if !report.notes.isEmpty {
+                    members.append(("notes", .object(report.notes.sorted { $0.key < $1.key }.map { ($0.key, .string($0.value)) })))
+                }
                 if !report.skipped.isEmpty {
                     members.append(("skipped", .object(report.skipped.sorted { $0.key < $1.key }.map { ($0.key, .string($0.value)) })))
                 }

@@ -2,7 +2,7 @@ import BPFMaps
 import BPFObject
 import BPFRuntime
 
-/// Why an ``ObjectSpec`` could not become a ``Collection``. Every case names
+/// Why an ``ObjectSpec`` could not become a ``LoadedObject``. Every case names
 /// the map, or the program and instruction, it is about.
 public enum CollectionLoadError: Error, Equatable, Sendable, CustomStringConvertible {
     /// The object file could not be read or described.

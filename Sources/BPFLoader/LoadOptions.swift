@@ -1,6 +1,6 @@
 import BPFRuntime
 
-/// How a ``Collection`` is made from an object.
+/// How a ``LoadedObject`` is made from an object.
 public struct LoadOptions: Sendable {
     /// Run mode of every program; checked (the default) until a verifier exists.
     public var mode: ExecutionMode

@@ -88,7 +88,7 @@ struct ContextTests {
         }
         """
 
-    static func collection() throws -> BPFLoader.Collection? {
+    static func collection() throws -> LoadedObject? {
         try Fixture.load(parser, name: "parser")
     }
 

@@ -29,12 +29,12 @@ struct LoadErrorTests {
         guard Fixture.isClangAvailable else { return }
         let spec = try Fixture.compile("SEC(\"xdp\") int pass(struct xdp_md *ctx) { return XDP_PASS; }", name: "pass")
         #expect(throws: CollectionLoadError.unknownMap(name: "nothing", context: "mapInitialEntries")) {
-            _ = try BPFLoader.Collection(spec: spec, options: LoadOptions(mapInitialEntries: ["nothing": []]))
+            _ = try LoadedObject(spec: spec, options: LoadOptions(mapInitialEntries: ["nothing": []]))
         }
         #expect(throws: CollectionLoadError.unknownMap(name: ".rodata", context: "readOnlyData")) {
-            _ = try BPFLoader.Collection(spec: spec, options: LoadOptions(readOnlyData: [".rodata": [0]]))
+            _ = try LoadedObject(spec: spec, options: LoadOptions(readOnlyData: [".rodata": [0]]))
         }
-        let collection = try BPFLoader.Collection(spec: spec)
+        let collection = try LoadedObject(spec: spec)
         #expect(throws: CollectionRunError.unknownProgram(name: "missing")) {
             _ = try collection.run(program: "missing", packet: Self.packet)
         }
@@ -44,7 +44,7 @@ struct LoadErrorTests {
 
     @Test func unreadableObjectFilesNameThePath() throws {
         do {
-            _ = try BPFLoader.Collection(contentsOf: "/nonexistent/prog.o")
+            _ = try LoadedObject(contentsOf: "/nonexistent/prog.o")
             Issue.record("loaded a missing file")
         } catch {
             guard case .invalidObject(let path, _) = error else {

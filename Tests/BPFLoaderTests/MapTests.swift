@@ -70,7 +70,7 @@ struct MapTests {
 
     static let packet = Packet.ipv4(proto: 17, payload: Packet.udp)
 
-    static func collection() throws -> BPFLoader.Collection? { try Fixture.load(source, name: "maps") }
+    static func collection() throws -> LoadedObject? { try Fixture.load(source, name: "maps") }
 
     @Test func hashCountsAcrossRunsAndDeletes() throws {
         guard let collection = try Self.collection() else { return }

@@ -61,12 +61,12 @@ enum Fixture {
     }
 
     /// Compiles and loads `source`, or returns nil (recording why) when clang is missing.
-    static func load(_ source: String, name: String, options: LoadOptions = LoadOptions()) throws -> BPFLoader.Collection? {
+    static func load(_ source: String, name: String, options: LoadOptions = LoadOptions()) throws -> LoadedObject? {
         guard isClangAvailable else {
             Issue.record("skipped: clang not found at \(clang)", severity: .warning)
             return nil
         }
-        return try BPFLoader.Collection(spec: compile(source, name: name), options: options)
+        return try LoadedObject(spec: compile(source, name: name), options: options)
     }
 }
 
@@ -87,7 +87,7 @@ enum KernelOracle {
     }
 
     /// Runs `name` over `packet` in both Linux and BPFKit and expects the same return value and data_out.
-    static func compare(_ collection: BPFLoader.Collection, program name: String, packets: [[UInt8]],
+    static func compare(_ collection: LoadedObject, program name: String, packets: [[UInt8]],
                         sourceLocation: SourceLocation = #_sourceLocation) throws {
         let program = try #require(collection.program(named: name), sourceLocation: sourceLocation)
         let kernelProgram = try load(program)

@@ -3,7 +3,7 @@ import BPFMaps
 import BPFObject
 import BPFRuntime
 
-/// A program of a ``Collection``: its description and its prepared code.
+/// A program of a ``LoadedObject``: its description and its prepared code.
 public final class LoadedProgram: Sendable {
     public let name: String
     public let type: ProgramType
@@ -11,7 +11,7 @@ public final class LoadedProgram: Sendable {
     /// The prepared program; prog arrays hold these.
     public let executable: ExecutableProgram
     /// The instructions after relocation: map references as `lddw` with
-    /// src 1 (map) or 2 (map value) and the map's index in ``Collection/maps``.
+    /// src 1 (map) or 2 (map value) and the map's index in ``LoadedObject/maps``.
     public let relocatedInstructions: [Instruction]
 
     init(spec: ProgramSpec, executable: ExecutableProgram, relocatedInstructions: [Instruction]) {
@@ -27,7 +27,7 @@ public final class LoadedProgram: Sendable {
 /// created from its ``MapSpec`` and filled, every relocation bound, helpers
 /// bound with Linux semantics, one ``ExecutableProgram`` per program. Map
 /// state carries over between runs. Runs may happen on several threads at once.
-public final class Collection: Sendable {
+public final class LoadedObject: Sendable {
     public let spec: ObjectSpec
     public let options: LoadOptions
     /// The maps in the object's order (global-data maps by section name).

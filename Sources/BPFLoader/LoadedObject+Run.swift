@@ -2,7 +2,7 @@ import BPFMaps
 import BPFObject
 import BPFRuntime
 
-extension Collection {
+extension LoadedObject {
     /// Runs the program named `name` over one packet, with the context Linux's
     /// BPF_PROG_TEST_RUN builds for its type: `xdp_md` for XDP; `__sk_buff`
     /// from the Ethernet header for sched_cls/sched_act; `__sk_buff` after
@@ -65,13 +65,13 @@ extension Collection {
 /// the collection's, shared with every other runner. Not thread-safe: one runner
 /// per thread.
 public final class PacketRunner {
-    public let collection: Collection
+    public let collection: LoadedObject
     public let program: LoadedProgram
     private let frame: PacketFrame
     private let interpreter: Interpreter
 
     /// A runner for packets of up to `capacity` bytes (XDP frames hold at most 3,520).
-    public init(collection: Collection, program name: String, capacity: Int = 9216) throws(CollectionRunError) {
+    public init(collection: LoadedObject, program name: String, capacity: Int = 9216) throws(CollectionRunError) {
         guard let program = collection.program(named: name) else { throw .unknownProgram(name: name) }
         self.collection = collection
         self.program = program
@@ -80,7 +80,7 @@ public final class PacketRunner {
                                   instructionBudget: collection.options.instructionBudget)
     }
 
-    /// Runs the program over `packet`; the same result as `Collection.run(program:packet:context:)`.
+    /// Runs the program over `packet`; the same result as `LoadedObject.run(program:packet:context:)`.
     public func run(packet: [UInt8], context: PacketContext = PacketContext()) throws(CollectionRunError) -> PacketRunResult {
         let result = try execute(packet: packet, context: context)
         return PacketRunResult(returnValue: result.returnValue, packetAfter: frame.packetAfter(),
