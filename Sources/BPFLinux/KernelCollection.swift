@@ -75,9 +75,11 @@ public final class KernelCollection {
         return instructions
     }
 
-    /// Loads (once) the program called `name`. The first attempt asks for no log
-    /// (a long log can overflow its buffer and fail an accepted program); a refused
-    /// program is loaded again with a log, which the error then carries.
+    /// Loads (once) the program called `name`. The first attempt asks for no log.
+    /// A refused program is loaded again with a 64 MiB log: Linux 6.18 refuses some
+    /// programs with EFAULT when no log is attached and accepts them with one, and
+    /// a long log that overflows its buffer fails an accepted program with ENOSPC.
+    /// The error carries the log's end, where the reason is.
     public func program(named name: String) throws(KernelLoadError) -> KernelProgram {
         if let program = loaded[name] { return program }
         guard let spec = spec.program(named: name) else {
@@ -87,7 +89,7 @@ public final class KernelCollection {
         func load(logLevel: UInt32) throws(BPFSystemError) -> KernelProgram {
             try BPFSyscall.loadProgram(
                 type: spec.type.rawValue, instructions: instructions,
-                license: spec.license.isEmpty ? "GPL" : spec.license, logLevel: logLevel,
+                license: spec.license.isEmpty ? "GPL" : spec.license, logLevel: logLevel, logSize: 64 << 20,
                 expectedAttachType: spec.expectedAttachType?.rawValue ?? 0, name: spec.name)
         }
         do {
@@ -95,15 +97,13 @@ public final class KernelCollection {
             loaded[name] = program
             return program
         } catch {
-            // Linux keeps the end of an overflowing log, where the reason is.
-            var log: String?
             do {
-                _ = try load(logLevel: 1)
+                let program = try load(logLevel: 1)
+                loaded[name] = program
+                return program
             } catch let withLog {
-                log = withLog.log
+                throw KernelLoadError(place: "program \(name)", underlying: withLog)
             }
-            throw KernelLoadError(place: "program \(name)",
-                                  underlying: BPFSystemError(command: error.command, errno: error.errno, log: log))
         }
     }
 }
