@@ -172,9 +172,10 @@ public struct BenchmarkSuite {
                     throw BenchmarkFailure(description: "\(error)")
                 }
             }
+        } catch let error as KernelLoadError {
+            report.skipped["linux"] = "Linux refused it: \(error.summary)"
         } catch {
-            let text = "\(error)"
-            report.skipped["linux"] = String(text.split(separator: "\n").prefix(3).joined(separator: " | "))
+            report.skipped["linux"] = "\(error)"
         }
     }
 }

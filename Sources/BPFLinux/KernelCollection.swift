@@ -8,6 +8,14 @@ public struct KernelLoadError: Error, Sendable, CustomStringConvertible {
     public var underlying: BPFSystemError
 
     public var description: String { "\(place): \(underlying)" }
+
+    /// One line: the place, the failed call and the verifier's last words.
+    public var summary: String {
+        let lines = (underlying.log ?? "").split(separator: "\n").map(String.init)
+            .filter { !$0.isEmpty && !$0.hasPrefix("processed ") && !$0.hasPrefix("verification time") && !$0.hasPrefix("stack depth") }
+        let reason = lines.last.map { ": \($0)" } ?? ""
+        return "\(place): \(underlying.command.name) failed: \(underlying.errnoName)\(reason)"
+    }
 }
 
 /// An `ObjectSpec` loaded into the running kernel, as libbpf would load it:

@@ -99,7 +99,9 @@ public final class PacketRunner {
         try frame.load(packet: packet, context: context, programName: program.name)
         var legacyPacket: UnsafeRawBufferPointer? = nil
         if case .socketBuffer = frame.kind { legacyPacket = frame.legacyPacket }
-        return try collection.execute(program, on: interpreter, argument: frame.contextAddress, regions: frame.regions(),
+        // Trusted runs check nothing, so they need no regions.
+        let regions = collection.options.mode == .checked ? frame.regions() : []
+        return try collection.execute(program, on: interpreter, argument: frame.contextAddress, regions: regions,
                                       legacyPacket: legacyPacket, userInfo: frame)
     }
 }
