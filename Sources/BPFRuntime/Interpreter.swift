@@ -347,8 +347,9 @@ public final class Interpreter {
                     pc = 0
                 }
             case .callKernelFunction:
-                // Only sentinels: loaded programs never contain kfunc calls.
-                if imm == Sentinel.fellOffEnd { return .fellOffEnd(pc: pc - 1) }
+                // Only sentinels: loaded programs never contain kfunc calls, and the
+                // second slot of an lddw is never reached (the decoder refuses jumps
+                // into it), so this is the slot after the last instruction.
                 return .fellOffEnd(pc: pc - 1)
 
             // MARK: 64-bit immediates (pseudo references were resolved when loading)
