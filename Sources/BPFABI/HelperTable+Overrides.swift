@@ -46,8 +46,8 @@ extension HelperTable {
         "get_current_task_btf": HelperOverride([], returns: .btfPointer),
 
         // Printing and strings. trace_printk's kernel proto declares only fmt and its size;
-        // r3-r5 carry the format arguments.
-        "trace_printk": HelperOverride([.readableMemory, .constSize(of: 0), .anything, .anything, .anything], returns: .integer),
+        // r3-r5 carry the format arguments and are not checked (ARG_DONTCARE).
+        "trace_printk": HelperOverride([.readableMemory, .constSize(of: 0)], returns: .integer),
         "trace_vprintk": HelperOverride([.readableMemory, .constSize(of: 0), .readableMemoryOrNull, .constSizeOrZero(of: 2)], returns: .integer),
         "snprintf": HelperOverride([.writableMemoryOrNull, .constSizeOrZero(of: 0), .constString, .readableMemoryOrNull, .constSizeOrZero(of: 3)], returns: .integer),
         "strncmp": HelperOverride([.readableMemory, .constSize(of: 0), .constString], returns: .integer),

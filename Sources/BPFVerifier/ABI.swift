@@ -1,3 +1,4 @@
+import BPFABI
 import BPFObject
 
 /// What a helper argument must be (Linux's `enum bpf_arg_type`, the kinds the verifier checks).
@@ -32,6 +33,9 @@ public enum HelperArgument: Sendable, Hashable {
     case stackOrNull
     /// Pointer to 8 writable bytes (ARG_PTR_TO_LONG).
     case writableLong
+    /// A kind the verifier does not check yet (spin locks, timers, dynptrs, …):
+    /// a program passing one is refused rather than trusted.
+    case unchecked(String)
 }
 
 /// What a helper returns.
@@ -43,8 +47,8 @@ public enum HelperReturn: Sendable, Hashable {
     case ringBufferMemoryOrNull
 }
 
-/// A helper's prototype.
-public struct HelperPrototype: Sendable, Hashable {
+/// A helper's prototype as the verifier checks it.
+public struct HelperSignature: Sendable, Hashable {
     public var id: Int32
     public var name: String
     public var arguments: [HelperArgument]
@@ -61,15 +65,15 @@ public struct HelperPrototype: Sendable, Hashable {
 /// Map type families a helper may require.
 public enum MapTypeName: Sendable, Hashable { case programArray, ringBuffer, perfEventArray, stackTrace, queueOrStack, sockMap, devMap }
 
-/// The helper prototypes and their availability per program type. BPFABI's table
-/// will implement this; `BuiltinABI` is the verifier's own until then.
+/// The helper prototypes and their availability per program type.
+/// `LinuxHelpers` reads them from BPFABI's table.
 public protocol HelperCatalog: Sendable {
-    func prototype(of id: Int32) -> HelperPrototype?
+    func prototype(of id: Int32) -> HelperSignature?
     func isAvailable(_ id: Int32, to type: ProgramType) -> Bool
 }
 
 /// What reading or writing a context field yields.
-public enum ContextField: Sendable, Hashable {
+public enum ContextAccess: Sendable, Hashable {
     case scalar
     case packetStart
     case packetEnd
@@ -79,7 +83,78 @@ public enum ContextField: Sendable, Hashable {
 /// Context layouts per program type. BPFABI's `ContextLayout` will implement this.
 public protocol ContextCatalog: Sendable {
     /// The field an access of `size` bytes at `offset` touches, or nil if the type forbids it.
-    func access(_ type: ProgramType, offset: Int, size: Int, isWrite: Bool) -> ContextField?
+    func access(_ type: ProgramType, offset: Int, size: Int, isWrite: Bool) -> ContextAccess?
     /// Allowed return values at exit, nil when any value is allowed.
     func returnRange(_ type: ProgramType) -> ClosedRange<Int64>?
+}
+
+/// Linux's helpers as BPFABI's table describes them (IDs, argument and return
+/// kinds, availability per program type), translated into what the verifier
+/// checks, plus the kernel's map compatibility rule (`check_map_func_compatibility`).
+public struct LinuxHelpers: HelperCatalog {
+    public init() {}
+
+    public func prototype(of id: Int32) -> HelperSignature? {
+        Self.signatures[id]
+    }
+
+    public func isAvailable(_ id: Int32, to type: ProgramType) -> Bool {
+        HelperTable.isAvailable(id, to: type)
+    }
+
+    static let signatures: [Int32: HelperSignature] = {
+        var table: [Int32: HelperSignature] = [:]
+        for prototype in HelperTable.all {
+            table[prototype.id] = HelperSignature(
+                prototype.id, "bpf_" + prototype.name, prototype.arguments.map(argument),
+                returns(prototype.returnKind), mapTypes: requiredMapTypes[prototype.id] ?? [])
+        }
+        return table
+    }()
+
+    /// Helpers that work only on certain map types (Linux refuses other maps).
+    static let requiredMapTypes: [Int32: Set<MapTypeName>] = [
+        12: [.programArray],                      // tail_call
+        22: [.perfEventArray], 25: [.perfEventArray], 55: [.perfEventArray],
+        27: [.stackTrace],                        // get_stackid
+        51: [.devMap],                            // redirect_map
+        52: [.sockMap], 53: [.sockMap],           // sk_redirect_map, sock_map_update
+        87: [.queueOrStack], 88: [.queueOrStack], 89: [.queueOrStack],
+        130: [.ringBuffer], 131: [.ringBuffer], 134: [.ringBuffer],
+    ]
+
+    static func argument(_ kind: HelperArgumentKind) -> HelperArgument {
+        switch kind {
+        case .anything: .anything
+        case .constMapPointer: .mapPointer
+        case .mapKey: .mapKey
+        case .mapValue: .mapValue
+        case .uninitializedMapValue: .uninitializedMapValue
+        case .readableMemory: .readableMemory(nullable: false)
+        case .readableMemoryOrNull: .readableMemory(nullable: true)
+        case .writableMemory, .uninitializedMemory: .writableMemory
+        case .constSize: .size(zeroAllowed: false)
+        case .constSizeOrZero: .size(zeroAllowed: true)
+        case .constAllocationSizeOrZero: .allocationSize
+        case .context: .context
+        case .longResult: .writableLong
+        case .callback: .callback
+        case .stackOrNull: .stackOrNull
+        case .ringbufMemory: .releasedRingBufferMemory
+        case .mapValueOrNull, .writableMemoryOrNull, .intResult, .spinLock, .timer, .dynptr, .constString,
+            .socket, .btfPointer:
+            .unchecked("\(kind)")
+        }
+    }
+
+    /// Returns the verifier does not model become scalars: a program can test them
+    /// but never dereference them, which refuses more than Linux but never less.
+    static func returns(_ kind: HelperReturnKind) -> HelperReturn {
+        switch kind {
+        case .void: .void
+        case .mapValueOrNull: .mapValueOrNull
+        case .ringbufMemoryOrNull: .ringBufferMemoryOrNull
+        case .integer, .mapValue, .memoryOrNull, .socketOrNull, .btfPointer, .btfPointerOrNull: .integer
+        }
+    }
 }

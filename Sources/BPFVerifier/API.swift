@@ -24,7 +24,7 @@ public struct VerifierOptions: Sendable {
 
     public init(profile: VerifierProfile = .privileged, instructionLimit: Int? = nil,
                 complexityLimit: Int = 1_000_000, logLevel: Int = 0,
-                helpers: any HelperCatalog = BuiltinABI(), contexts: any ContextCatalog = BuiltinABI()) {
+                helpers: any HelperCatalog = LinuxHelpers(), contexts: any ContextCatalog = LinuxContexts()) {
         self.profile = profile
         self.instructionLimit = instructionLimit ?? (profile == .privileged ? 1_000_000 : 4_096)
         self.complexityLimit = complexityLimit

@@ -82,6 +82,8 @@ extension Engine {
                 if !(v.kind == .stack || (v.kind == .scalar && v.value.constantValue == 0)) {
                     throw argError(r, "expected a pointer to the stack or NULL")
                 }
+            case .unchecked(let kind):
+                throw argError(r, "BPFKit's verifier does not check \(kind) arguments yet, so it cannot prove this call safe")
             }
         }
         if releasedReference != 0 {

@@ -76,7 +76,7 @@ struct HelperTableTests {
         ("tail_call", [.context, .constMapPointer, .anything], .void),
         ("ktime_get_ns", [], .integer),
         ("get_current_comm", [.uninitializedMemory, .constSize(of: 0)], .integer),
-        ("trace_printk", [.readableMemory, .constSize(of: 0), .anything, .anything, .anything], .integer),
+        ("trace_printk", [.readableMemory, .constSize(of: 0)], .integer),
         ("probe_read_user", [.uninitializedMemory, .constSizeOrZero(of: 0), .anything], .integer),
         ("probe_read_kernel_str", [.uninitializedMemory, .constSizeOrZero(of: 0), .anything], .integer),
         ("ringbuf_output", [.constMapPointer, .readableMemory, .constSizeOrZero(of: 1), .anything], .integer),
