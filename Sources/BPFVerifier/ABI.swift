@@ -99,8 +99,13 @@ public struct LinuxHelpers: HelperCatalog {
     }
 
     public func isAvailable(_ id: Int32, to type: ProgramType) -> Bool {
-        HelperTable.isAvailable(id, to: type)
+        !Self.absentFromReferenceKernel.contains(id) && HelperTable.isAvailable(id, to: type)
     }
+
+    /// Helpers the reference kernel (Linux 6.18 as built here) does not offer:
+    /// bpf_probe_write_user (36) is refused under lockdown and bpf_override_return
+    /// (58) needs CONFIG_BPF_KPROBE_OVERRIDE. BPFKit does not implement them either.
+    static let absentFromReferenceKernel: Set<Int32> = [36, 58]
 
     static let signatures: [Int32: HelperSignature] = {
         var table: [Int32: HelperSignature] = [:]

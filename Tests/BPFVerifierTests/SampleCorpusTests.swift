@@ -49,7 +49,10 @@ import BPFObject
         }
         print("sample corpus: \(agree)/\(total) verdicts agree with Linux 6.18")
         for d in disagreements { print("  DISAGREE \(d)") }
-        #expect(agree * 100 >= total * 70, "agreement \(agree)/\(total)")
+        // Known disagreement: Linux refuses bpf2bpf.o's `test` (R1 mem_or_null passed on);
+        // BPFKit does not yet track nullness into that call. Anything else is a regression.
+        #expect(disagreements.count <= 1 && disagreements.allSatisfy { $0.hasPrefix("build/bpf2bpf.o ") },
+                "agreement \(agree)/\(total): \(disagreements)")
     }
 
     @Test func invalidObjectsAreRefusedReadably() throws {
