@@ -10,11 +10,30 @@ import Synchronization
 /// alive). Helpers turn a handle back into the map through this table, so a
 /// bogus value in r1 is a clear fault in checked mode instead of a crash.
 final class MapHandleTable: Sendable {
-    struct Entry: Sendable {
+    /// A map and the parts of its definition helpers read on every call, copied
+    /// out once so that a call does not copy the definition (and retain its name).
+    final class Entry: Sendable {
         let map: any BPFMap
         let name: String
+        let type: MapType
+        let keySize: Int
+        let valueSize: Int
+        let maxEntries: UInt32
+        let flags: UInt32
         /// The map's value memory as a region (read-only for BPF_F_RDONLY_PROG maps).
         let region: MemoryRegion?
+
+        init(map: any BPFMap, name: String, region: MemoryRegion?) {
+            let definition = map.definition
+            self.map = map
+            self.name = name
+            self.type = definition.type
+            self.keySize = Int(definition.keySize)
+            self.valueSize = Int(definition.valueSize)
+            self.maxEntries = definition.maxEntries
+            self.flags = definition.flags
+            self.region = region
+        }
     }
 
     /// The collection's own maps: fixed after loading, read without a lock.
@@ -49,12 +68,13 @@ final class MapHandleTable: Sendable {
     /// The map behind `handle`. Checked mode: unknown handles fault. Trusted mode:
     /// the verifier has proven r1 is a map, so an unknown handle is taken as a map object.
     @inline(__always)
-    func map(_ handle: UInt64, context: HelperCallContext, helper: String) throws(HelperError) -> any BPFMap {
-        if let entry = fixed[handle] { return entry.map }
-        if let entry = discovered.withLock({ $0[handle] }) { return entry.map }
+    func map(_ handle: UInt64, context: HelperCallContext, helper: String) throws(HelperError) -> Entry {
+        if let entry = fixed[handle] { return entry }
+        if let entry = discovered.withLock({ $0[handle] }) { return entry }
         if context.mode == .trusted, let pointer = UnsafeRawPointer(bitPattern: UInt(handle)) {
             // Trusted mode only: the verifier guarantees `pointer` is a live map object.
-            return Unmanaged<AnyObject>.fromOpaque(pointer).takeUnretainedValue() as! any BPFMap
+            let map = Unmanaged<AnyObject>.fromOpaque(pointer).takeUnretainedValue() as! any BPFMap
+            return Entry(map: map, name: map.definition.name, region: nil)
         }
         throw .fault("\(helper): r1 = 0x\(String(handle, radix: 16)) is not a map of this collection")
     }

@@ -7,51 +7,51 @@ enum MapHelpers {
     static func bodies(handles: MapHandleTable) -> [(Int32, Helper.Body)] {
         [
             (LinuxHelper.mapLookupElem, { arguments, context throws(HelperError) in
-                let map = try handles.map(arguments.r1, context: context, helper: "bpf_map_lookup_elem")
-                let key = try HelperSupport.readable(arguments.r2, Int(map.definition.keySize), context)
-                guard let value = map.lookup(key: key, cpu: context.processor) else { return 0 }
-                if map.definition.type.isMapInMap { handles.noteInnerMap(at: value, context: context) }
+                let entry = try handles.map(arguments.r1, context: context, helper: "bpf_map_lookup_elem")
+                let key = try HelperSupport.readable(arguments.r2, entry.keySize, context)
+                guard let value = entry.map.lookup(key: key, cpu: context.processor) else { return 0 }
+                if entry.type.isMapInMap { handles.noteInnerMap(at: value, context: context) }
                 return UInt64(UInt(bitPattern: value))
             }),
             (LinuxHelper.mapUpdateElem, { arguments, context throws(HelperError) in
-                let map = try handles.map(arguments.r1, context: context, helper: "bpf_map_update_elem")
-                let key = try HelperSupport.readable(arguments.r2, Int(map.definition.keySize), context)
-                let value = try HelperSupport.readable(arguments.r3, Int(map.definition.valueSize), context)
-                if map.definition.flags & MapFlags.readOnlyProgram != 0 { return HelperSupport.errno(1) }  // EPERM
-                return UInt64(bitPattern: Int64(map.update(key: key, value: value, flags: arguments.r4, cpu: context.processor)))
+                let entry = try handles.map(arguments.r1, context: context, helper: "bpf_map_update_elem")
+                let key = try HelperSupport.readable(arguments.r2, entry.keySize, context)
+                let value = try HelperSupport.readable(arguments.r3, entry.valueSize, context)
+                if entry.flags & MapFlags.readOnlyProgram != 0 { return HelperSupport.errno(1) }  // EPERM
+                return UInt64(bitPattern: Int64(entry.map.update(key: key, value: value, flags: arguments.r4, cpu: context.processor)))
             }),
             (LinuxHelper.mapDeleteElem, { arguments, context throws(HelperError) in
-                let map = try handles.map(arguments.r1, context: context, helper: "bpf_map_delete_elem")
-                let key = try HelperSupport.readable(arguments.r2, Int(map.definition.keySize), context)
-                if map.definition.flags & MapFlags.readOnlyProgram != 0 { return HelperSupport.errno(1) }
-                return UInt64(bitPattern: Int64(map.delete(key: key)))
+                let entry = try handles.map(arguments.r1, context: context, helper: "bpf_map_delete_elem")
+                let key = try HelperSupport.readable(arguments.r2, entry.keySize, context)
+                if entry.flags & MapFlags.readOnlyProgram != 0 { return HelperSupport.errno(1) }
+                return UInt64(bitPattern: Int64(entry.map.delete(key: key)))
             }),
             (LinuxHelper.mapPushElem, { arguments, context throws(HelperError) in
-                let map = try handles.map(arguments.r1, context: context, helper: "bpf_map_push_elem")
-                let value = try HelperSupport.readable(arguments.r2, Int(map.definition.valueSize), context)
-                return UInt64(bitPattern: Int64(map.push(value: value, flags: arguments.r3)))
+                let entry = try handles.map(arguments.r1, context: context, helper: "bpf_map_push_elem")
+                let value = try HelperSupport.readable(arguments.r2, entry.valueSize, context)
+                return UInt64(bitPattern: Int64(entry.map.push(value: value, flags: arguments.r3)))
             }),
             (LinuxHelper.mapPopElem, { arguments, context throws(HelperError) in
-                let map = try handles.map(arguments.r1, context: context, helper: "bpf_map_pop_elem")
-                let value = try HelperSupport.writable(arguments.r2, Int(map.definition.valueSize), context)
-                return UInt64(bitPattern: Int64(map.pop(into: value)))
+                let entry = try handles.map(arguments.r1, context: context, helper: "bpf_map_pop_elem")
+                let value = try HelperSupport.writable(arguments.r2, entry.valueSize, context)
+                return UInt64(bitPattern: Int64(entry.map.pop(into: value)))
             }),
             (LinuxHelper.mapPeekElem, { arguments, context throws(HelperError) in
-                let map = try handles.map(arguments.r1, context: context, helper: "bpf_map_peek_elem")
+                let entry = try handles.map(arguments.r1, context: context, helper: "bpf_map_peek_elem")
                 // Bloom filters read the value (membership test); queues and stacks write it.
-                let isBloom = map.definition.type == .bloomFilter
-                let size = Int(map.definition.valueSize)
+                let isBloom = entry.type == .bloomFilter
+                let size = entry.valueSize
                 let value = isBloom ? UnsafeMutableRawPointer(mutating: try HelperSupport.readable(arguments.r2, size, context))
                     : try HelperSupport.writable(arguments.r2, size, context)
-                return UInt64(bitPattern: Int64(map.peek(into: value)))
+                return UInt64(bitPattern: Int64(entry.map.peek(into: value)))
             }),
             (LinuxHelper.tailCall, { arguments, context throws(HelperError) in
-                let map = try handles.map(arguments.r2, context: context, helper: "bpf_tail_call")
-                guard let programs = map as? ObjectArrayMap, map.definition.type == .programArray else {
-                    throw .fault("bpf_tail_call: r2 is a \(map.definition.type.name) map, not a prog_array")
+                let entry = try handles.map(arguments.r2, context: context, helper: "bpf_tail_call")
+                guard let programs = entry.map as? ObjectArrayMap, entry.type == .programArray else {
+                    throw .fault("bpf_tail_call: r2 is a \(entry.type.name) map, not a prog_array")
                 }
                 let index = UInt32(truncatingIfNeeded: arguments.r3)
-                guard index < map.definition.maxEntries else { return HelperSupport.errno(HelperSupport.E2BIG) }
+                guard index < entry.maxEntries else { return HelperSupport.errno(HelperSupport.E2BIG) }
                 // A missing slot or the chain limit: the call fails and the program goes on.
                 guard let program = programs.object(at: index) as? ExecutableProgram else {
                     return HelperSupport.errno(HelperSupport.ENOENT)

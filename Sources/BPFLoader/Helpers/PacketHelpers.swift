@@ -149,12 +149,12 @@ enum PacketHelpers {
             (LinuxHelper.redirectMap, { arguments, context throws(HelperError) in
                 // BPFKit has no devmap/cpumap/xskmap: any map with the key stands in for one.
                 let frame = try HelperSupport.frame(context, "bpf_redirect_map")
-                let map = try handles.map(arguments.r1, context: context, helper: "bpf_redirect_map")
+                let entry = try handles.map(arguments.r1, context: context, helper: "bpf_redirect_map")
                 var key = UInt32(truncatingIfNeeded: arguments.r2)
-                let present = map.definition.keySize == 4 && map.lookup(key: &key, cpu: context.processor) != nil
+                let present = entry.keySize == 4 && entry.map.lookup(key: &key, cpu: context.processor) != nil
                 // Linux: a missing entry returns the action in the low bits of flags.
                 guard present else { return arguments.r3 & 3 }
-                frame.redirect = .map(name: map.definition.name, key: key, flags: arguments.r3)
+                frame.redirect = .map(name: entry.name, key: key, flags: arguments.r3)
                 if case .xdp = frame.kind { return xdpRedirect }
                 return tcRedirect
             }),

@@ -5,9 +5,9 @@ import BPFRuntime
 enum RingBufferHelpers {
     static func bodies(handles: MapHandleTable, ringBuffers: [RingBufferMap]) -> [(Int32, Helper.Body)] {
         @Sendable func ring(_ handle: UInt64, _ context: HelperCallContext, _ helper: String) throws(HelperError) -> RingBufferMap {
-            let map = try handles.map(handle, context: context, helper: helper)
-            guard let ring = map as? RingBufferMap else {
-                throw .fault("\(helper): r1 is a \(map.definition.type.name) map, not a ringbuf")
+            let entry = try handles.map(handle, context: context, helper: helper)
+            guard let ring = entry.map as? RingBufferMap else {
+                throw .fault("\(helper): r1 is a \(entry.type.name) map, not a ringbuf")
             }
             return ring
         }
@@ -45,9 +45,9 @@ enum RingBufferHelpers {
                 try ring(arguments.r1, context, "bpf_ringbuf_query").query(flags: arguments.r2)
             }),
             (LinuxHelper.perfEventOutput, { arguments, context throws(HelperError) in
-                let map = try handles.map(arguments.r2, context: context, helper: "bpf_perf_event_output")
-                guard let perf = map as? PerfEventArrayMap else {
-                    throw .fault("bpf_perf_event_output: r2 is a \(map.definition.type.name) map, not a perf_event_array")
+                let entry = try handles.map(arguments.r2, context: context, helper: "bpf_perf_event_output")
+                guard let perf = entry.map as? PerfEventArrayMap else {
+                    throw .fault("bpf_perf_event_output: r2 is a \(entry.type.name) map, not a perf_event_array")
                 }
                 let selector = arguments.r3 & PerfEventFlags.indexMask
                 let index = selector == PerfEventFlags.currentCPU ? context.processor : Int(selector)
