@@ -78,7 +78,7 @@ public final class BuiltWorkload {
         }
         guard let handle = dlopen(libraryPath, RTLD_NOW | RTLD_LOCAL),
               let symbol = dlsym(handle, "bench_\(workload.name)") else {
-            throw BenchmarkFailure(description: "\(workload.name): cannot load \(libraryPath): \(String(cString: dlerror()))")
+            throw BenchmarkFailure(description: "\(workload.name): cannot load \(libraryPath): \(dlerror().map { String(cString: $0) } ?? "unknown reason")")
         }
         library = handle
         native = unsafeBitCast(symbol, to: NativeEntry.self)

@@ -22,7 +22,7 @@ public enum ExecutionError: Error, Equatable, Sendable, CustomStringConvertible 
     public var description: String {
         switch self {
         case .memoryFault(let pc, let instruction, let address, let size, let isWrite, let reason):
-            "fault at pc \(pc) (\(instruction)): \(isWrite ? "write" : "read") of \(size) bytes at 0x\(hexDigits(address)) \(reason)"
+            "fault at pc \(pc) (\(instruction)): \(isWrite ? "write" : "read") of \(size) bytes at 0x\(hex(address)) \(reason)"
         case .instructionBudgetExhausted(let pc, let budget):
             "fault at pc \(pc): the program ran more than \(budget) instructions; it may loop forever (raise the budget if it should not)"
         case .callDepthExceeded(let pc, let instruction, let limit):

@@ -110,8 +110,11 @@ public final class HelperCallContext {
     /// A helper's pointer argument as a buffer, after the same check a load or store gets.
     public func buffer(at address: UInt64, count: UInt64, write: Bool) throws(HelperError) -> UnsafeMutableRawBufferPointer {
         guard count > 0 else { return UnsafeMutableRawBufferPointer(start: nil, count: 0) }
+        guard count <= UInt64(Int32.max) else {
+            throw .fault("a buffer of \(count) bytes is larger than any memory a program may touch")
+        }
         if mode == .checked && !isAccessible(address: address, size: count, write: write) {
-            throw .fault("\(write ? "write to" : "read from") \(count) bytes at 0x\(hexDigits(address)) is outside the memory the program may touch")
+            throw .fault("\(write ? "write to" : "read from") \(count) bytes at 0x\(hex(address)) is outside the memory the program may touch")
         }
         guard let base = UnsafeMutableRawPointer(bitPattern: UInt(address)) else {
             throw .fault("null pointer argument")

@@ -1,3 +1,5 @@
+import BPFInstructionSet
+
 /// A range of host memory a program may touch. In checked mode every load and
 /// store must fall entirely inside the stack or one region, and stores need a
 /// writable region.
@@ -32,9 +34,6 @@ public struct MemoryRegion: Sendable, Equatable, CustomStringConvertible {
     }
 
     public var description: String {
-        "\(name) [0x\(hexDigits(start)), 0x\(hexDigits(start &+ length))) \(isWritable ? "rw" : "ro")"
+        "\(name) [0x\(hex(start)), 0x\(hex(start &+ length))) \(isWritable ? "rw" : "ro")"
     }
 }
-
-@inlinable
-func hexDigits(_ value: UInt64) -> String { String(value, radix: 16) }
