@@ -62,19 +62,23 @@ public final class KernelCollection {
     }
 
     /// The program's instructions with every map reference bound to a descriptor.
-    public func relocatedInstructions(of program: ProgramSpec) -> [Instruction] {
+    public func relocatedInstructions(of program: ProgramSpec) throws(KernelLoadError) -> [Instruction] {
         var instructions = program.instructions
         for relocation in program.relocations {
             let index = relocation.instructionIndex
-            guard index + 1 < instructions.count else { continue }
+            func missing(_ what: String) -> KernelLoadError {
+                KernelLoadError(place: "program \(program.name), instruction \(index): \(what)",
+                                underlying: BPFSystemError(command: .programLoad, errno: 22))  // EINVAL
+            }
+            guard index + 1 < instructions.count else { throw missing("the relocated lddw runs past the program") }
             switch relocation.target {
             case .map(let name):
-                guard let map = maps[name] else { continue }
+                guard let map = maps[name] else { throw missing("map '\(name)' does not exist") }
                 instructions[index].source = 1  // BPF_PSEUDO_MAP_FD
                 instructions[index].immediate = map.descriptor.rawValue
                 instructions[index + 1].immediate = 0
             case .mapValue(let name, let offset):
-                guard let map = maps[name] else { continue }
+                guard let map = maps[name] else { throw missing("map '\(name)' does not exist") }
                 instructions[index].source = 2  // BPF_PSEUDO_MAP_VALUE
                 instructions[index].immediate = map.descriptor.rawValue
                 instructions[index + 1].immediate = Int32(bitPattern: offset)
@@ -93,7 +97,7 @@ public final class KernelCollection {
         guard let spec = spec.program(named: name) else {
             throw KernelLoadError(place: "program \(name)", underlying: BPFSystemError(command: .programLoad, errno: 2))
         }
-        let instructions = relocatedInstructions(of: spec).map(\.rawValue)
+        let instructions = try relocatedInstructions(of: spec).map(\.rawValue)
         func load(logLevel: UInt32) throws(BPFSystemError) -> KernelProgram {
             try BPFSyscall.loadProgram(
                 type: spec.type.rawValue, instructions: instructions,
