@@ -33,7 +33,7 @@ let package = Package(
         .target(name: "BPFAssembler", dependencies: ["BPFInstructionSet"]),
         .target(name: "BPFRuntime", dependencies: ["BPFInstructionSet"]),
         .target(name: "BPFMaps"),
-        .target(name: "BPFLinux", dependencies: ["BPFObject"]),
+        .target(name: "BPFLinux", dependencies: ["BPFObject", "BPFMaps"]),
         .target(name: "BPFObject", dependencies: ["BPFInstructionSet", "BPFMaps"]),
         .target(name: "BPFABI", dependencies: ["BPFInstructionSet", "BPFObject"]),
         .target(name: "BPFVerifier", dependencies: ["BPFInstructionSet", "BPFObject", "BPFABI", "BPFMaps"]),

@@ -1,3 +1,4 @@
+import BPFMaps
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)
@@ -33,24 +34,8 @@ public final class KernelMap: Sendable {
         userValueSize = perCPU.contains(type) ? (valueSize + 7) / 8 * 8 * KernelMap.possibleCPUCount : valueSize
     }
 
-    /// The number of possible CPUs, from /sys/devices/system/cpu/possible
-    /// (e.g. "0-1" → 2), falling back to the configured processor count.
-    public static let possibleCPUCount: Int = {
-        if let file = fopen("/sys/devices/system/cpu/possible", "r") {
-            defer { fclose(file) }
-            var buffer = [CChar](repeating: 0, count: 256)
-            if fgets(&buffer, Int32(buffer.count), file) != nil {
-                let text = String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
-                var highest = -1
-                for range in text.split(whereSeparator: { $0 == "," || $0 == "\n" }) {
-                    let bounds = range.split(separator: "-")
-                    if let last = bounds.last.flatMap({ Int($0.trimmingCharacters()) }) { highest = max(highest, last) }
-                }
-                if highest >= 0 { return highest + 1 }
-            }
-        }
-        return max(1, Int(sysconf(Int32(_SC_NPROCESSORS_CONF))))
-    }()
+    /// The number of possible CPUs, as Linux sizes per-CPU values for user space.
+    public static var possibleCPUCount: Int { PossibleCPUs.count }
 
     private var fd: Int32 { descriptor.rawValue }
 
@@ -155,13 +140,4 @@ func withMutableBytes<R>(_ bytes: inout [UInt8], _ body: (UnsafeMutableRawPointe
         do throws(BPFSystemError) { return .success(try body(pointer)) } catch { return .failure(error) }
     }
     return try result.get()
-}
-
-private extension Substring {
-    func trimmingCharacters() -> Substring {
-        var s = self
-        while let f = s.first, f == " " || f == "\n" { s.removeFirst() }
-        while let l = s.last, l == " " || l == "\n" { s.removeLast() }
-        return s
-    }
 }

@@ -175,7 +175,7 @@ struct RingBufferTests {
         #expect(rb.notificationCount == 1)
         _ = rb.output(data: &byte, size: 1, flags: RingBufferFlags.forceWakeup)
         #expect(rb.notificationCount == 2)
-        rb.drain()
+        _ = rb.drain()
         _ = rb.output(data: &byte, size: 1, flags: RingBufferFlags.noWakeup)
         #expect(rb.notificationCount == 2)
         // poll returns available records without waiting.
