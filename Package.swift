@@ -12,6 +12,8 @@ import PackageDescription
 //   BPFABI              Linux's eBPF ABI as data: helper prototypes, program types' contexts, C headers
 //   BPFVerifier         proves programs safe as Linux's verifier does, and explains refusals
 //   BPFLoader           ObjectSpec -> running collection: maps, relocations, helpers, contexts, tail calls
+//   BPFJIT              verified programs -> x86-64 machine code (ISA, runtime, verifier facts)
+//   BPFCapture          packet sources: pcap files (and live interfaces)
 //   BPFToolchain        clang: C -> BPF objects (with BPFKit's headers) and native shared libraries
 //   BPFConformance      the conformance `.data` format and its runner
 //   BPFKit              umbrella that re-exports the public API
@@ -38,11 +40,13 @@ let package = Package(
         .target(name: "BPFABI", dependencies: ["BPFInstructionSet", "BPFObject"]),
         .target(name: "BPFVerifier", dependencies: ["BPFInstructionSet", "BPFObject", "BPFABI", "BPFMaps"]),
         .target(name: "BPFLoader", dependencies: ["BPFInstructionSet", "BPFObject", "BPFMaps", "BPFRuntime", "BPFABI"]),
+        .target(name: "BPFJIT", dependencies: ["BPFInstructionSet", "BPFRuntime", "BPFVerifier"]),
+        .target(name: "BPFCapture"),
         .target(name: "BPFToolchain", dependencies: ["BPFABI"]),
         .target(name: "BPFConformance", dependencies: ["BPFInstructionSet", "BPFAssembler", "BPFRuntime"]),
         .target(name: "BPFKit", dependencies: [
             "BPFInstructionSet", "BPFAssembler", "BPFRuntime", "BPFMaps", "BPFObject", "BPFConformance",
-            "BPFLinux", "BPFABI", "BPFLoader", "BPFVerifier", "BPFToolchain",
+            "BPFLinux", "BPFABI", "BPFLoader", "BPFVerifier", "BPFToolchain", "BPFJIT", "BPFCapture",
         ]),
         .target(name: "BPFBenchmarks", dependencies: ["BPFKit", "BPFToolchain"]),
         .target(name: "BPFKitCommands", dependencies: [
@@ -62,5 +66,7 @@ let package = Package(
         .testTarget(name: "BPFLoaderTests", dependencies: ["BPFLoader", "BPFAssembler", "BPFLinux"]),
         .testTarget(name: "BPFConformanceTests", dependencies: ["BPFConformance"]),
         .testTarget(name: "BPFKitCommandsTests", dependencies: ["BPFKitCommands"]),
+        .testTarget(name: "BPFJITTests", dependencies: ["BPFJIT", "BPFAssembler", "BPFConformance", "BPFVerifier"]),
+        .testTarget(name: "BPFCaptureTests", dependencies: ["BPFCapture"]),
     ]
 )

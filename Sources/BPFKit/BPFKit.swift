@@ -11,3 +11,5 @@
 @_exported import BPFVerifier
 @_exported import BPFLoader
 @_exported import BPFToolchain
+@_exported import BPFJIT
+@_exported import BPFCapture
