@@ -1,3 +1,3 @@
-/// BPFCapture: packet sources for packet programs — pcap capture files (and live
-/// interfaces). It knows nothing of eBPF.
+/// BPFCapture: packet sources for packet programs — pcap and pcapng capture
+/// files. It knows nothing of eBPF: it yields the bytes of captured frames.
 enum BPFCaptureModule {}

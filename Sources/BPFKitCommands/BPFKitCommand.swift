@@ -6,8 +6,8 @@ import BPFKit
 public struct BPFKitCommand: ParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "bpfkit",
-        abstract: "Assemble, disassemble and run eBPF programs in user space.",
-        subcommands: [RunCommand.self, AsmCommand.self, DisasmCommand.self, ConformanceCommand.self, BenchCommand.self]
+        abstract: "Build, inspect, verify, run, assemble and disassemble eBPF programs in user space.",
+        subcommands: [RunCommand.self, VerifyCommand.self, BuildCommand.self, InspectCommand.self, AsmCommand.self, DisasmCommand.self, ConformanceCommand.self, BenchCommand.self]
     )
     public init() {}
 }

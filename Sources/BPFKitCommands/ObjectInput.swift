@@ -1,0 +1,134 @@
+import BPFKit
+import Foundation
+
+/// A program file as the loader-based commands (`run`, `verify`, `inspect`) see it:
+/// an object described by BPFObject, whatever the file held — C source (compiled
+/// with BPFKit's headers), an ELF object, or assembly/raw instructions made into a
+/// one-program object with the maps of a `--maps` file.
+struct ObjectInput {
+    enum Kind: Equatable { case c, object, instructions }
+
+    var spec: ObjectSpec
+    var kind: Kind
+    /// Assembly only: the source line of every slot, for refusals.
+    var lineOfSlot: [Int]?
+
+    /// The kind of `path`, from its extension.
+    static func kind(of path: String) -> Kind? {
+        switch (path as NSString).pathExtension.lowercased() {
+        case "c": .c
+        case "o": .object
+        case "s", "asm", "bin", "data": .instructions
+        default: nil
+        }
+    }
+
+    /// Reads `path`; `type` and `maps` apply to assembly and raw instructions only.
+    static func load(path: String, type: ProgramType?, maps: [MapSpec], includeDirectories: [String] = [])
+        throws(ProgramInput.Failure) -> ObjectInput {
+        guard let kind = kind(of: path) else {
+            throw ProgramInput.Failure(description: "\(path): unknown kind of file; expected .c, .o, .s, .asm, .bin or .data")
+        }
+        switch kind {
+        case .c:
+            let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("bpfkit-\(UUID().uuidString)")
+            defer { try? FileManager.default.removeItem(at: scratch) }
+            let output = scratch.appendingPathComponent(((path as NSString).lastPathComponent as NSString).deletingPathExtension + ".o").path
+            do {
+                try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
+            } catch {
+                throw ProgramInput.Failure(description: "cannot create \(scratch.path): \(error.localizedDescription)")
+            }
+            try compileC(source: path, output: output, includeDirectories: includeDirectories)
+            return ObjectInput(spec: try describe(objectAt: output, shownAs: path), kind: .c, lineOfSlot: nil)
+        case .object:
+            return ObjectInput(spec: try describe(objectAt: path, shownAs: path), kind: .object, lineOfSlot: nil)
+        case .instructions:
+            guard let type else {
+                throw ProgramInput.Failure(description: "\(path): give the program type with --type (xdp, sched_cls, socket_filter, kprobe, ...)")
+            }
+            var lines: [Int]? = nil
+            let instructions: [Instruction]
+            let ext = (path as NSString).pathExtension.lowercased()
+            if ext == "s" || ext == "asm" {
+                let bytes = try ProgramInput.readFile(path)
+                guard let text = String(bytes: bytes, encoding: .utf8) else { throw ProgramInput.Failure(description: "\(path): not UTF-8 text") }
+                do {
+                    let assembled = try Assembler.assembleProgram(text)
+                    instructions = assembled.instructions
+                    lines = assembled.lineOfSlot
+                } catch {
+                    throw ProgramInput.Failure(description: error.located(in: path))
+                }
+            } else {
+                instructions = try ProgramInput.load(path: path).instructions
+            }
+            let name = ((path as NSString).lastPathComponent as NSString).deletingPathExtension
+            switch ObjectSpec.single(name: name, type: type, instructions: instructions, maps: maps) {
+            case .success(let spec): return ObjectInput(spec: spec, kind: .instructions, lineOfSlot: lines)
+            case .failure(let error): throw ProgramInput.Failure(description: "\(path): \(error.description)")
+            }
+        }
+    }
+
+    static func describe(objectAt path: String, shownAs name: String) throws(ProgramInput.Failure) -> ObjectSpec {
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw ProgramInput.Failure(description: "\(name): no such file or not readable")
+        }
+        do {
+            return try ObjectSpec(bytes: [UInt8](data), name: name)
+        } catch {
+            throw ProgramInput.Failure(description: error.description)
+        }
+    }
+
+    /// Compiles C to a BPF object with clang and BPFKit's libbpf-compatible headers.
+    static func compileC(source: String, output: String, includeDirectories: [String]) throws(ProgramInput.Failure) {
+        guard FileManager.default.fileExists(atPath: source) else {
+            throw ProgramInput.Failure(description: "\(source): no such file")
+        }
+        do {
+            let clang = try Clang.locate()
+            try clang.compileBPF(source: source, output: output,
+                                 includeDirectories: includeDirectories + [try headerDirectory()])
+        } catch let error as ToolchainError {
+            throw ProgramInput.Failure(description: error.description)
+        } catch {
+            throw ProgramInput.Failure(description: "\(error)")
+        }
+    }
+
+    /// BPFKit's headers (`bpf/bpf_helpers.h`, ...), written once per process.
+    static func headerDirectory() throws(ProgramInput.Failure) -> String {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("bpfkit-headers-\(getpid())").path
+        if !FileManager.default.fileExists(atPath: directory + "/bpf/bpf_helpers.h") {
+            do {
+                try CHeaders.write(to: directory)
+            } catch {
+                throw ProgramInput.Failure(description: "cannot write BPFKit's headers to \(directory): \(error.localizedDescription)")
+            }
+        }
+        return directory
+    }
+
+    /// The program named `name`, or the object's first program.
+    func program(named name: String?) throws(ProgramInput.Failure) -> ProgramSpec {
+        if let name {
+            if let program = spec.program(named: name) { return program }
+            throw ProgramInput.Failure(description: "\(spec.name): no program named \(name) (programs: \(spec.programs.map(\.name).joined(separator: ", ")))")
+        }
+        guard let first = spec.programs.first else {
+            throw ProgramInput.Failure(description: "\(spec.name): the object defines no programs")
+        }
+        return first
+    }
+}
+
+extension ProgramType {
+    /// Parses `--type`: kernel names (`sched_cls`) and libbpf section names (`tc`, `classifier`, `socket`).
+    static func parse(_ text: String) -> ProgramType? {
+        if let type = ProgramType(name: text) { return type }
+        let section = SectionDefinition(sectionName: text)
+        return section.pattern != nil && !section.isLegacyMatch ? section.programType : nil
+    }
+}
