@@ -39,7 +39,7 @@ let package = Package(
         .target(name: "BPFObject", dependencies: ["BPFInstructionSet", "BPFMaps"]),
         .target(name: "BPFABI", dependencies: ["BPFInstructionSet", "BPFObject"]),
         .target(name: "BPFVerifier", dependencies: ["BPFInstructionSet", "BPFObject", "BPFABI", "BPFMaps"]),
-        .target(name: "BPFLoader", dependencies: ["BPFInstructionSet", "BPFObject", "BPFMaps", "BPFRuntime", "BPFABI"]),
+        .target(name: "BPFLoader", dependencies: ["BPFInstructionSet", "BPFObject", "BPFMaps", "BPFRuntime", "BPFABI", "BPFVerifier"]),
         .target(name: "BPFJIT", dependencies: ["BPFInstructionSet", "BPFRuntime", "BPFVerifier"]),
         .target(name: "BPFCapture"),
         .target(name: "BPFToolchain", dependencies: ["BPFABI"]),

@@ -1,6 +1,7 @@
 import BPFMaps
 import BPFObject
 import BPFRuntime
+import BPFVerifier
 
 /// Why an ``ObjectSpec`` could not become a ``LoadedObject``. Every case names
 /// the map, or the program and instruction, it is about.
@@ -29,6 +30,10 @@ public enum CollectionLoadError: Error, Equatable, Sendable, CustomStringConvert
     case invalidProgram(program: String, reason: String)
     /// The program's type has no context BPFKit can build.
     case unsupportedProgramType(program: String, type: ProgramType)
+    /// The verifier refused the program; `result` explains why (``VerificationResult/refusal``).
+    case programRefused(program: String, result: VerificationResult)
+    /// ``LoadOptions/programNames`` names a program the object does not define.
+    case unknownProgram(name: String)
 
     public var description: String {
         switch self {
@@ -51,6 +56,37 @@ public enum CollectionLoadError: Error, Equatable, Sendable, CustomStringConvert
         case .invalidProgram(let program, let reason): "program \(program): \(reason)"
         case .unsupportedProgramType(let program, let type):
             "program \(program): \(type.name) programs cannot be run by BPFKit yet"
+        case .programRefused(let program, let result):
+            "\(program): \(result.refusal.map { "refused: \($0.description)" } ?? result.summary)"
+        case .unknownProgram(let name): "programNames: the object has no program named \(name)"
+        }
+    }
+}
+
+extension CollectionLoadError {
+    /// Cases are equal when their associated values are; two refusals are equal
+    /// when they name the same program and the verifier's summaries agree.
+    public static func == (lhs: Self, rhs: Self) -> Bool {
+        switch (lhs, rhs) {
+        case let (.invalidObject(a1, b1), .invalidObject(a2, b2)): a1 == a2 && b1 == b2
+        case let (.invalidMap(a1, b1), .invalidMap(a2, b2)): a1 == a2 && b1 == b2
+        case let (.invalidMapContent(a1, b1), .invalidMapContent(a2, b2)): a1 == a2 && b1 == b2
+        case let (.unknownSlotTarget(a1, b1, c1), .unknownSlotTarget(a2, b2, c2)): a1 == a2 && b1 == b2 && c1 == c2
+        case let (.unknownMap(a1, b1), .unknownMap(a2, b2)): a1 == a2 && b1 == b2
+        case let (.wrongDataSize(a1, b1, c1), .wrongDataSize(a2, b2, c2)): a1 == a2 && b1 == b2 && c1 == c2
+        case let (.unknownMapReference(a1, b1, c1, d1), .unknownMapReference(a2, b2, c2, d2)):
+            a1 == a2 && b1 == b2 && c1 == c2 && d1 == d2
+        case let (.mapValueOutOfRange(a1, b1, c1, d1, e1), .mapValueOutOfRange(a2, b2, c2, d2, e2)):
+            a1 == a2 && b1 == b2 && c1 == c2 && d1 == d2 && e1 == e2
+        case let (.mapValueUnsupported(a1, b1, c1, d1), .mapValueUnsupported(a2, b2, c2, d2)):
+            a1 == a2 && b1 == b2 && c1 == c2 && d1 == d2
+        case let (.unsupportedHelper(a1, b1, c1, d1), .unsupportedHelper(a2, b2, c2, d2)):
+            a1 == a2 && b1 == b2 && c1 == c2 && d1 == d2
+        case let (.invalidProgram(a1, b1), .invalidProgram(a2, b2)): a1 == a2 && b1 == b2
+        case let (.unsupportedProgramType(a1, b1), .unsupportedProgramType(a2, b2)): a1 == a2 && b1 == b2
+        case let (.programRefused(a1, b1), .programRefused(a2, b2)): a1 == a2 && b1.summary == b2.summary
+        case let (.unknownProgram(a1), .unknownProgram(a2)): a1 == a2
+        default: false
         }
     }
 }

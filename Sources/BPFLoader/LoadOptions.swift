@@ -1,9 +1,24 @@
 import BPFRuntime
+import BPFVerifier
 
 /// How a ``LoadedObject`` is made from an object.
 public struct LoadOptions: Sendable {
-    /// Run mode of every program; checked (the default) until a verifier exists.
+    /// Run mode of verified programs. The rule: a program the verifier accepted
+    /// runs `.trusted` (the default) unless this is `.checked`, which forces
+    /// checked runs; a program that was not verified (``verifies`` is false)
+    /// always runs `.checked`, whatever this says. ``LoadedProgram/mode`` is
+    /// the mode a program actually runs in.
     public var mode: ExecutionMode
+    /// Verify every loaded program before it may run (the default), refusing
+    /// the load with ``CollectionLoadError/programRefused(program:result:)`` as
+    /// Linux refuses it. False is `--no-verify`: programs run in checked mode.
+    public var verifies: Bool
+    /// The verifier's rules (privileged profile by default).
+    public var verifierOptions: VerifierOptions
+    /// The programs to load, by function name; nil loads every program. Other
+    /// programs stay described in the ``LoadedObject/spec`` but are neither
+    /// verified nor runnable, and prog-array slots naming them stay empty.
+    public var programNames: Set<String>?
     /// New contents of read-only global data (`.rodata*`, by section name), applied
     /// before the map is frozen, as a libbpf skeleton sets `const volatile` config.
     public var readOnlyData: [String: [UInt8]]
@@ -12,10 +27,14 @@ public struct LoadOptions: Sendable {
     /// Instruction budget of one run.
     public var instructionBudget: UInt64
 
-    public init(mode: ExecutionMode = .checked, readOnlyData: [String: [UInt8]] = [:],
+    public init(mode: ExecutionMode = .trusted, verifies: Bool = true, verifierOptions: VerifierOptions = VerifierOptions(),
+                programNames: Set<String>? = nil, readOnlyData: [String: [UInt8]] = [:],
                 mapInitialEntries: [String: [(key: [UInt8], value: [UInt8])]] = [:],
                 instructionBudget: UInt64 = Interpreter.defaultInstructionBudget) {
         self.mode = mode
+        self.verifies = verifies
+        self.verifierOptions = verifierOptions
+        self.programNames = programNames
         self.readOnlyData = readOnlyData
         self.mapInitialEntries = mapInitialEntries
         self.instructionBudget = instructionBudget

@@ -44,14 +44,14 @@ extension LoadedObject {
 
     private func execute(_ program: LoadedProgram, argument: UInt64, regions: [MemoryRegion],
                          legacyPacket: UnsafeRawBufferPointer?, userInfo: AnyObject?) throws(CollectionRunError) -> ExecutionResult {
-        try execute(program, on: Interpreter(program: program.executable, mode: options.mode,
+        try execute(program, on: Interpreter(program: program.executable, mode: program.mode,
                                              instructionBudget: options.instructionBudget),
                     argument: argument, regions: regions, legacyPacket: legacyPacket, userInfo: userInfo)
     }
 
     func execute(_ program: LoadedProgram, on interpreter: Interpreter, argument: UInt64, regions: [MemoryRegion],
                  legacyPacket: UnsafeRawBufferPointer?, userInfo: AnyObject?) throws(CollectionRunError) -> ExecutionResult {
-        let allRegions = options.mode == .checked ? regions + handles.regions : regions
+        let allRegions = program.mode == .checked ? regions + handles.regions : regions
         do throws(ExecutionError) {
             return try interpreter.run(arguments: HelperArguments(argument), regions: allRegions, packet: legacyPacket, userInfo: userInfo)
         } catch {
@@ -76,7 +76,7 @@ public final class PacketRunner {
         self.collection = collection
         self.program = program
         frame = try PacketFrame(programType: program.type, capacity: capacity, programName: name)
-        interpreter = Interpreter(program: program.executable, mode: collection.options.mode,
+        interpreter = Interpreter(program: program.executable, mode: program.mode,
                                   instructionBudget: collection.options.instructionBudget)
     }
 
@@ -100,7 +100,7 @@ public final class PacketRunner {
         var legacyPacket: UnsafeRawBufferPointer? = nil
         if case .socketBuffer = frame.kind { legacyPacket = frame.legacyPacket }
         // Trusted runs check nothing, so they need no regions.
-        let regions = collection.options.mode == .checked ? frame.regions() : []
+        let regions = program.mode == .checked ? frame.regions() : []
         return try collection.execute(program, on: interpreter, argument: frame.contextAddress, regions: regions,
                                       legacyPacket: legacyPacket, userInfo: frame)
     }

@@ -2,6 +2,7 @@ import BPFInstructionSet
 import BPFMaps
 import BPFObject
 import BPFRuntime
+import BPFVerifier
 
 /// A program of a ``LoadedObject``: its description and its prepared code.
 public final class LoadedProgram: Sendable {
@@ -13,13 +14,22 @@ public final class LoadedProgram: Sendable {
     /// The instructions after relocation: map references as `lddw` with
     /// src 1 (map) or 2 (map value) and the map's index in ``LoadedObject/maps``.
     public let relocatedInstructions: [Instruction]
+    /// The verifier's verdict (always an acceptance: refused programs are not
+    /// loaded); nil when the program was loaded without verification.
+    public let verification: VerificationResult?
+    /// The mode the program runs in: `.trusted` for a verified program unless
+    /// ``LoadOptions/mode`` forces `.checked`; always `.checked` when unverified.
+    public let mode: ExecutionMode
 
-    init(spec: ProgramSpec, executable: ExecutableProgram, relocatedInstructions: [Instruction]) {
+    init(spec: ProgramSpec, executable: ExecutableProgram, relocatedInstructions: [Instruction],
+         verification: VerificationResult?, mode: ExecutionMode) {
         self.name = spec.name
         self.type = spec.type
         self.spec = spec
         self.executable = executable
         self.relocatedInstructions = relocatedInstructions
+        self.verification = verification
+        self.mode = mode
     }
 }
 
@@ -59,11 +69,26 @@ public final class LoadedObject: Sendable {
         let handles = MapHandleTable(maps: created)
         self.handles = handles
 
-        // 2. Prepare every program against the maps and the helper registry.
+        // 2. Verify (unless told not to) and prepare the chosen programs against
+        //    the maps and the helper registry.
+        if let names = options.programNames {
+            for name in names.sorted() where !spec.programs.contains(where: { $0.name == name }) {
+                throw .unknownProgram(name: name)
+            }
+        }
         let registry = HelperLibrary.registry(handles: handles, ringBuffers: created.compactMap { $0.map as? RingBufferMap })
         var loaded: [LoadedProgram] = []
-        for programSpec in spec.programs {
-            loaded.append(try Self.prepare(programSpec, maps: created, mapIndex: mapIndex, registry: registry))
+        for programSpec in spec.programs where options.programNames?.contains(programSpec.name) ?? true {
+            try Self.checkHelpers(programSpec, registry: registry)
+            var verification: VerificationResult? = nil
+            if options.verifies {
+                let result = Verifier(options: options.verifierOptions)
+                    .verify(VerifierInput(program: programSpec, maps: spec.maps))
+                guard result.isAccepted else { throw .programRefused(program: programSpec.name, result: result) }
+                verification = result
+            }
+            loaded.append(try Self.prepare(programSpec, maps: created, mapIndex: mapIndex, registry: registry,
+                                           verification: verification, mode: verification == nil ? .checked : options.mode))
         }
         programs = loaded
         var programIndex: [String: Int] = [:]
@@ -78,6 +103,8 @@ public final class LoadedObject: Sendable {
                 switch value {
                 case .program(let name):
                     guard let index = programIndex[name] else {
+                        // Described but not chosen by `programNames`: the slot stays empty.
+                        if spec.programs.contains(where: { $0.name == name }) { continue }
                         throw .unknownSlotTarget(map: mapSpec.name, slot: slot, target: value.description)
                     }
                     object = loaded[index].executable
@@ -172,8 +199,24 @@ public final class LoadedObject: Sendable {
         return map
     }
 
+    /// Refuses helpers BPFKit does not implement, with their Linux names (before
+    /// verifying, so the reason is what BPFKit lacks rather than what the verifier lacks).
+    static func checkHelpers(_ spec: ProgramSpec, registry: HelperRegistry) throws(CollectionLoadError) {
+        let instructions = spec.instructions
+        var slot = 0
+        while slot < instructions.count {
+            let instruction = instructions[slot]
+            if instruction.opcode == 0x85 && instruction.source == 0 && registry[instruction.immediate] == nil {
+                let id = instruction.immediate
+                throw .unsupportedHelper(program: spec.name, instruction: slot, helper: LinuxHelper.name(of: id), id: id)
+            }
+            slot += instruction.opcode == 0x18 ? 2 : 1
+        }
+    }
+
     static func prepare(_ spec: ProgramSpec, maps: [(name: String, map: any BPFMap)], mapIndex: [String: Int],
-                        registry: HelperRegistry) throws(CollectionLoadError) -> LoadedProgram {
+                        registry: HelperRegistry, verification: VerificationResult?,
+                        mode: ExecutionMode) throws(CollectionLoadError) -> LoadedProgram {
         var instructions = spec.instructions
         for relocation in spec.relocations {
             let at = relocation.instructionIndex
@@ -204,16 +247,6 @@ public final class LoadedObject: Sendable {
                 instructions[at + 1].immediate = Int32(bitPattern: offset)
             }
         }
-        // Refuse unimplemented helpers here, with their Linux names.
-        var slot = 0
-        while slot < instructions.count {
-            let instruction = instructions[slot]
-            if instruction.opcode == 0x85 && instruction.source == 0 && registry[instruction.immediate] == nil {
-                let id = instruction.immediate
-                throw .unsupportedHelper(program: spec.name, instruction: slot, helper: LinuxHelper.name(of: id), id: id)
-            }
-            slot += instruction.opcode == 0x18 ? 2 : 1
-        }
         let resolve = { (decoded: DecodedInstruction) throws(LoadError) -> UInt64 in
             switch decoded.operation {
             case .loadMapFD:
@@ -236,7 +269,8 @@ public final class LoadedObject: Sendable {
         }
         do throws(LoadError) {
             let executable = try ExecutableProgram(slots: instructions, helpers: registry, name: spec.name, resolve: resolve)
-            return LoadedProgram(spec: spec, executable: executable, relocatedInstructions: instructions)
+            return LoadedProgram(spec: spec, executable: executable, relocatedInstructions: instructions,
+                                 verification: verification, mode: mode)
         } catch {
             throw .invalidProgram(program: spec.name, reason: error.description)
         }

@@ -74,10 +74,14 @@ struct LoadErrorTests {
         }
     }
 
-    @Test func aBogusMapPointerFaultsInsteadOfCrashing() throws {
-        guard let collection = try Fixture.load("""
+    @Test func aBogusMapPointerIsRefusedOrFaultsInsteadOfCrashing() throws {
+        guard Fixture.isClangAvailable else { return }
+        let spec = try Fixture.compile("""
             SEC("xdp") int bogus(struct xdp_md *ctx) { __u32 key = 0; return bpf_map_lookup_elem(ctx, &key) != 0; }
-            """, name: "bogus") else { return }
+            """, name: "bogus")
+        #expect(Fixture.expectRefusal(spec, program: "bogus")?.contains("map") == true)
+        // Unverified (--no-verify), the helper refuses the pointer at run time.
+        let collection = try LoadedObject(spec: spec, options: LoadOptions(verifies: false))
         do {
             _ = try collection.run(program: "bogus", packet: Self.packet)
             Issue.record("the run succeeded")
@@ -115,6 +119,8 @@ struct LoadErrorTests {
                 return *value;
             }
             """, name: "trusted", options: LoadOptions(mode: .trusted)) else { return }
+        #expect(collection.program(named: "add")?.mode == .trusted)
+        #expect(collection.program(named: "add")?.verification?.isAccepted == true)
         #expect(try collection.run(program: "add", packet: Self.packet).returnValue == UInt64(Self.packet.count))
         #expect(try collection.run(program: "add", packet: Self.packet).returnValue == UInt64(2 * Self.packet.count))
     }

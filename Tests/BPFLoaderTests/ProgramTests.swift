@@ -74,7 +74,9 @@ struct ProgramTests {
         """
 
     @Test func globalDataIsFilledAndRodataIsFrozen() throws {
-        guard let collection = try Fixture.load(Self.globalData, name: "globals") else { return }
+        guard Fixture.isClangAvailable else { return }
+        let spec = try Fixture.compile(Self.globalData, name: "globals")
+        let collection = try LoadedObject(spec: spec, options: LoadOptions(programNames: ["globals"]))
         #expect(try collection.run(program: "globals", packet: Self.packet).returnValue == 101_005)
         #expect(try collection.run(program: "globals", packet: Self.packet).returnValue == 102_005)
         #expect(try collection.map(named: ".data")?.lookup(UInt32(0), as: UInt32.self) == 102)
@@ -82,17 +84,22 @@ struct ProgramTests {
         let rodata = try #require(collection.map(named: ".rodata"))
         #expect(try rodata.lookup(UInt32(0), as: UInt32.self) == 5)
         #expect(throws: MapError.self) { try rodata.update(UInt32(0), UInt32(6)) }
-        // Programs only read .rodata (BPF_F_RDONLY_PROG): a store faults in checked mode.
-        #expect(throws: CollectionRunError.self) { try collection.run(program: "write_rodata", packet: Self.packet) }
-        #expect(try rodata.lookup(UInt32(0), as: UInt32.self) == 5)
+        // Programs only read .rodata (BPF_F_RDONLY_PROG): the verifier refuses a
+        // store, and without verification it faults in checked mode.
+        #expect(Fixture.expectRefusal(spec, program: "write_rodata")?.contains("read-only") == true)
+        let unverified = try LoadedObject(spec: spec, options: LoadOptions(verifies: false))
+        #expect(throws: CollectionRunError.self) { try unverified.run(program: "write_rodata", packet: Self.packet) }
+        #expect(try unverified.map(named: ".rodata")?.lookup(UInt32(0), as: UInt32.self) == 5)
     }
 
     @Test func rodataCanBeOverriddenBeforeLoading() throws {
         guard let collection = try Fixture.load(Self.globalData, name: "globals",
-                                                options: LoadOptions(readOnlyData: [".rodata": u32(40)])) else { return }
+                                                options: LoadOptions(programNames: ["globals"],
+                                                                     readOnlyData: [".rodata": u32(40)])) else { return }
         #expect(try collection.run(program: "globals", packet: Self.packet).returnValue == 101_040)
         #expect(throws: CollectionLoadError.wrongDataSize(map: ".rodata", expected: 4, given: 2)) {
-            _ = try Fixture.load(Self.globalData, name: "globals", options: LoadOptions(readOnlyData: [".rodata": [1, 2]]))
+            _ = try Fixture.load(Self.globalData, name: "globals",
+                                 options: LoadOptions(programNames: ["globals"], readOnlyData: [".rodata": [1, 2]]))
         }
     }
 

@@ -70,6 +70,28 @@ enum Fixture {
     }
 }
 
+extension Fixture {
+    /// Expects loading `program` of `spec` with verification to be refused by the
+    /// verifier, and returns the refusal's message (nil and an issue otherwise).
+    @discardableResult
+    static func expectRefusal(_ spec: ObjectSpec, program: String,
+                              sourceLocation: SourceLocation = #_sourceLocation) -> String? {
+        do {
+            _ = try LoadedObject(spec: spec, options: LoadOptions(programNames: [program]))
+            Issue.record("the verifier accepted \(program)", sourceLocation: sourceLocation)
+        } catch {
+            guard case .programRefused(let name, let result) = error, let refusal = result.refusal else {
+                Issue.record("expected a verifier refusal of \(program), got \(error)", sourceLocation: sourceLocation)
+                return nil
+            }
+            #expect(name == program, sourceLocation: sourceLocation)
+            #expect(error.description.hasPrefix("\(program): "), sourceLocation: sourceLocation)
+            return refusal.message
+        }
+        return nil
+    }
+}
+
 /// Loads programs into Linux and runs them with BPF_PROG_TEST_RUN, the reference for contexts.
 enum KernelOracle {
     static var isAvailable: Bool {
