@@ -131,7 +131,7 @@ enum MapFiles {
         if let text = value as? String {
             let parsed = text.lowercased().hasPrefix("0x") ? UInt32(text.dropFirst(2), radix: 16) : UInt32(text)
             if let parsed { return parsed }
-        } else if let number = value as? NSNumber, !(value is Bool),
+        } else if let number = value as? NSNumber,
                   number.doubleValue >= 0, number.doubleValue <= Double(UInt32.max), number.doubleValue == number.doubleValue.rounded() {
             return number.uint32Value
         }

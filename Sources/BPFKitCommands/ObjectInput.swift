@@ -66,7 +66,9 @@ struct ObjectInput {
             let name = ((path as NSString).lastPathComponent as NSString).deletingPathExtension
             switch ObjectSpec.single(name: name, type: type, instructions: instructions, maps: maps) {
             case .success(let spec): return ObjectInput(spec: spec, kind: .instructions, lineOfSlot: lines)
-            case .failure(let error): throw ProgramInput.Failure(description: "\(path): \(error.description)")
+            case .failure(let error):
+                let line = lines.flatMap { error.instruction < $0.count ? ":\($0[error.instruction])" : nil } ?? ""
+                throw ProgramInput.Failure(description: "\(path)\(line): \(error.description)")
             }
         }
     }

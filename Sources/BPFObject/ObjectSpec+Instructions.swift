@@ -56,7 +56,12 @@ extension ObjectSpec {
         public var mapIndex: Int
         public var mapCount: Int
         public var description: String {
-            "instruction \(instruction): lddw refers to map \(mapIndex), but \(mapCount == 0 ? "no maps are" : "only maps 0-\(mapCount - 1) are") described"
+            let described = switch mapCount {
+            case 0: "no maps are described"
+            case 1: "only map 0 is described"
+            default: "only maps 0-\(mapCount - 1) are described"
+            }
+            return "instruction \(instruction): lddw refers to map \(mapIndex), but \(described)"
         }
     }
 }

@@ -48,6 +48,12 @@ final class Scratch {
         try contents.write(toFile: path, atomically: true, encoding: .utf8)
         return path
     }
+    func data(_ name: String, _ bytes: [UInt8]) throws -> String {
+        let path = url.appendingPathComponent(name).path
+        try Data(bytes).write(to: URL(fileURLWithPath: path))
+        return path
+    }
+    struct Failure: Error, CustomStringConvertible { var description: String }
     deinit { try? FileManager.default.removeItem(at: url) }
 }
 
