@@ -17,6 +17,9 @@ enum Programs {
 
         """
 
+    /// Lines the prelude takes: a fixture's line n is line `preludeLines + n` of its file.
+    static var preludeLines: Int { prelude.split(separator: "\n", omittingEmptySubsequences: false).count - 1 }
+
     /// Counts packets by IP protocol (0 for non-IP) into a hash map.
     static let parser = """
         struct {
