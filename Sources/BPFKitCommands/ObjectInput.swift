@@ -100,14 +100,28 @@ struct ObjectInput {
         }
     }
 
-    /// BPFKit's headers (`bpf/bpf_helpers.h`, ...), written once per process.
+    /// BPFKit's headers (`bpf/bpf_helpers.h`, ...) in a temporary folder named after their
+    /// contents, so every `bpfkit` process of this version shares one copy. A new copy is
+    /// written beside it and renamed into place, so concurrent processes never see half a folder.
     static func headerDirectory() throws(ProgramInput.Failure) -> String {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("bpfkit-headers-\(getpid())").path
-        if !FileManager.default.fileExists(atPath: directory + "/bpf/bpf_helpers.h") {
-            do {
-                try CHeaders.write(to: directory)
-            } catch {
-                throw ProgramInput.Failure(description: "cannot write BPFKit's headers to \(directory): \(error.localizedDescription)")
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325  // FNV-1a over every path and text
+        for file in CHeaders.files {
+            for byte in file.path.utf8 + [0] + file.contents.utf8 + [0] { hash = (hash ^ UInt64(byte)) &* 0x100_0000_01b3 }
+        }
+        let temporary = FileManager.default.temporaryDirectory
+        let directory = temporary.appendingPathComponent("bpfkit-headers-\(String(hash, radix: 16))").path
+        if FileManager.default.fileExists(atPath: directory + "/bpf/bpf_helpers.h") { return directory }
+        let fresh = temporary.appendingPathComponent("bpfkit-headers-\(UUID().uuidString)").path
+        do {
+            try CHeaders.write(to: fresh)
+        } catch {
+            throw ProgramInput.Failure(description: "cannot write BPFKit's headers to \(fresh): \(error.localizedDescription)")
+        }
+        if rename(fresh, directory) != 0 {
+            // Another process put its copy in place first (or the rename is impossible): use whichever exists.
+            try? FileManager.default.removeItem(atPath: fresh)
+            if !FileManager.default.fileExists(atPath: directory + "/bpf/bpf_helpers.h") {
+                throw ProgramInput.Failure(description: "cannot place BPFKit's headers at \(directory)")
             }
         }
         return directory

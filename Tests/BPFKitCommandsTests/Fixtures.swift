@@ -168,6 +168,11 @@ enum Programs {
         Result {
             let url = FileManager.default.temporaryDirectory.appendingPathComponent("bpfkit-cli-fixtures-\(getpid())")
             try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+            // Removed when the test process exits.
+            atexit {
+                let url = FileManager.default.temporaryDirectory.appendingPathComponent("bpfkit-cli-fixtures-\(getpid())")
+                try? FileManager.default.removeItem(at: url)
+            }
             for program in all {
                 let source = url.appendingPathComponent(program.name + ".c").path
                 try (prelude + program.source).write(toFile: source, atomically: true, encoding: .utf8)
