@@ -40,9 +40,9 @@ struct ObjectInput {
                 throw ProgramInput.Failure(description: "cannot create \(scratch.path): \(error.localizedDescription)")
             }
             try compileC(source: path, output: output, includeDirectories: includeDirectories)
-            return ObjectInput(spec: try describe(objectAt: output, shownAs: path), kind: .c, lineOfSlot: nil)
+            return ObjectInput(spec: overriding(try describe(objectAt: output, shownAs: path), type: type), kind: .c, lineOfSlot: nil)
         case .object:
-            return ObjectInput(spec: try describe(objectAt: path, shownAs: path), kind: .object, lineOfSlot: nil)
+            return ObjectInput(spec: overriding(try describe(objectAt: path, shownAs: path), type: type), kind: .object, lineOfSlot: nil)
         case .instructions:
             guard let type else {
                 throw ProgramInput.Failure(description: "\(path): give the program type with --type (xdp, sched_cls, socket_filter, kprobe, ...)")
@@ -71,6 +71,15 @@ struct ObjectInput {
                 throw ProgramInput.Failure(description: "\(path)\(line): \(error.description)")
             }
         }
+    }
+
+    /// `--type` given for an object: every program gets that type instead of its section's
+    /// (for sections libbpf does not know, or to run a program as another type).
+    private static func overriding(_ spec: ObjectSpec, type: ProgramType?) -> ObjectSpec {
+        guard let type else { return spec }
+        var spec = spec
+        for index in spec.programs.indices { spec.programs[index].type = type }
+        return spec
     }
 
     static func describe(objectAt path: String, shownAs name: String) throws(ProgramInput.Failure) -> ObjectSpec {
