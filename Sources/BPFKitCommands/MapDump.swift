@@ -33,6 +33,13 @@ enum MapDump {
                     slots.append(.object(key: key, kind: kind, name: names[ObjectIdentifier(object)] ?? "?"))
                 }
                 return .success(slots)
+            case let hash as HashOfMapsMap:
+                var slots: [Entry] = []
+                for key in try hash.keys() {
+                    guard let inner = try hash.map(forKey: key) else { continue }
+                    slots.append(.object(key: key, kind: "map", name: names[ObjectIdentifier(inner)] ?? "?"))
+                }
+                return .success(slots)
             case is PerfEventArrayMap, is BloomFilterMap:
                 return .success([])
             default:

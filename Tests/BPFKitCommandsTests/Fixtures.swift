@@ -156,7 +156,40 @@ enum Programs {
         }
         """
 
+    /// A hash of maps whose slot 2 holds an array, and a queue the program pushes to.
+    static let nested = """
+        struct inner {
+            __uint(type, BPF_MAP_TYPE_ARRAY);
+            __type(key, __u32);
+            __type(value, __u32);
+            __uint(max_entries, 1);
+        } inner_a SEC(".maps");
+        struct {
+            __uint(type, BPF_MAP_TYPE_HASH_OF_MAPS);
+            __type(key, __u32);
+            __uint(max_entries, 4);
+            __array(values, struct inner);
+        } outer SEC(".maps") = { .values = { [2] = &inner_a } };
+        struct {
+            __uint(type, BPF_MAP_TYPE_QUEUE);
+            __type(value, __u32);
+            __uint(max_entries, 4);
+        } pending SEC(".maps");
+
+        SEC("xdp") int nested(struct xdp_md *ctx) {
+            __u32 slot = 2, zero = 0, length = ctx->data_end - ctx->data;
+            void *inner = bpf_map_lookup_elem(&outer, &slot);
+            if (inner) {
+                __u32 *value = bpf_map_lookup_elem(inner, &zero);
+                if (value) *value += 7;
+            }
+            bpf_map_push_elem(&pending, &length, 0);
+            return XDP_PASS;
+        }
+        """
+
     static let all: [(name: String, source: String)] = [
+        ("nested", nested),
         ("parser", parser), ("filter", filter), ("producer", producer), ("globals", globals),
         ("percpu", perCPU), ("tailcall", tailCall), ("unchecked", unchecked),
     ]

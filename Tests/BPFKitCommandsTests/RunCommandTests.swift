@@ -119,6 +119,19 @@ import Testing
         #expect(missing.standardError.contains("no program named nothing (programs: drop_all, entry)"))
     }
 
+    @Test func queuesListInPopOrderAndMapsOfMapsNameTheirInnerMaps() throws {
+        guard let object = try Programs.object("nested") else { return }
+        let scratch = try Scratch()
+        let initial = try scratch.file("queue.json", #"{"pending": [{"value": "09000000"}]}"#)
+        let output = try Tool.run(["run", object, "--maps-init", initial, "--data-hex", Frames.hex(Frames.arp),
+                                   "--data-hex", Frames.hex(Frames.ipv4(proto: 6)), "--json"])
+        #expect(output.status == 0, "\(output.standardError)")
+        let maps = try #require(try jsonObject(output)["maps"] as? [String: Any])
+        #expect(maps["pending"] as? [[String: String]] == [["value": "09000000"], ["value": "2a000000"], ["value": "22000000"]])
+        #expect(maps["outer"] as? [[String: String]] == [["key": "02000000", "map": "inner_a"]])
+        #expect(maps["inner_a"] as? [[String: String]] == [["key": "00000000", "value": "0e000000"]])
+    }
+
     @Test func aRefusedProgramGivesTheVerifiersReason() throws {
         guard let source = try Programs.source("unchecked") else { return }
         let output = try Tool.run(["run", source, "--data-hex", Frames.hex(Frames.arp), "--json"])
