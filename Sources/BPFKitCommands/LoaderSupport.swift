@@ -14,12 +14,18 @@ struct RefusalReport {
     var message: String
     var explanation: String
 
-    init?(_ error: CollectionLoadError) {
+    /// `lineOfSlot`: for assembly, the source line of every slot (the refusal names the line).
+    init?(_ error: CollectionLoadError, file: String, lineOfSlot: [Int]?) {
         guard case .programRefused(let program, let result) = error else { return nil }
         message = error.description
         if let refusal = result.refusal {
+            var text = refusal.explanation
+            if refusal.sourceLine == nil, let lines = lineOfSlot, refusal.pc >= 0, refusal.pc < lines.count {
+                text += "\n  at \(file):\(lines[refusal.pc])"
+                message += " (\(file):\(lines[refusal.pc]))"
+            }
             explanation = "program \(program) refused by the verifier (processed \(result.instructionsProcessed) insns):\n"
-                + refusal.explanation.split(separator: "\n", omittingEmptySubsequences: false).map { "  " + $0 }.joined(separator: "\n")
+                + text.split(separator: "\n", omittingEmptySubsequences: false).map { "  " + $0 }.joined(separator: "\n")
         } else {
             explanation = "\(program): \(result.summary)"
         }

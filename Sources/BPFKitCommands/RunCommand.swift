@@ -193,7 +193,7 @@ struct RunCommand: ParsableCommand {
             do {
                 loaded = try LoadedObject(spec: input.spec, options: options)
             } catch {
-                try handleLoadError(error)
+                try handleLoadError(error, input: input)
             }
             guard let found = loaded.program(named: chosen.name) else {
                 throw ProgramInput.Failure(description: "\(file): program \(chosen.name) was not loaded")
@@ -344,8 +344,8 @@ struct RunCommand: ParsableCommand {
         return LoadOptions.forCommand(verifies: !noVerify, readOnlyData: readOnly, mapInitialEntries: entries)
     }
 
-    private func handleLoadError(_ error: CollectionLoadError) throws -> Never {
-        if let refusal = RefusalReport(error) {
+    private func handleLoadError(_ error: CollectionLoadError, input: ObjectInput) throws -> Never {
+        if let refusal = RefusalReport(error, file: file, lineOfSlot: input.lineOfSlot) {
             try refuse(refusal.message, explanation: refusal.explanation)
         }
         try refuse(error.description)

@@ -205,6 +205,22 @@ import Testing
         #expect(noType.standardError.contains("--type"))
     }
 
+    @Test func aRefusedAssemblyProgramNamesItsLine() throws {
+        let scratch = try Scratch()
+        let source = try scratch.file("far.s", "mov %r0, 2\nldxdw %r1, [%r1+200]\nexit\n")
+        let output = try Tool.run(["run", source, "--type", "xdp", "--data-hex", Frames.hex(Frames.arp), "--json"])
+        #expect(output.status != 0)
+        let json = try jsonObject(output)
+        #expect(json["accepted"] as? Bool == false)
+        #expect((json["error"] as? String)?.hasSuffix("invalid bpf_context access off=200 size=8 (\(source):2)") == true)
+        let plain = try Tool.run(["run", source, "--type", "xdp", "--data-hex", Frames.hex(Frames.arp)])
+        #expect(plain.standardError.contains("at \(source):2"))
+        // Unverified, the same read faults at run time in checked mode.
+        let checked = try jsonObject(try Tool.run(["run", source, "--type", "xdp", "--no-verify", "--data-hex", Frames.hex(Frames.arp), "--json"]))
+        #expect(checked["accepted"] as? Bool == true)
+        #expect((checked["error"] as? String)?.contains("fault at pc 1") == true)
+    }
+
     @Test func packetsComeFromAPcapFile() throws {
         guard let object = try Programs.object("parser") else { return }
         let scratch = try Scratch()
