@@ -39,7 +39,7 @@ extension LoadedObject {
         bytes.withUnsafeBytes { storage.baseAddress!.copyMemory(from: $0.baseAddress ?? UnsafeRawPointer(storage.baseAddress!), byteCount: bytes.count) }
         let region = MemoryRegion(UnsafeRawBufferPointer(start: storage.baseAddress, count: bytes.count), name: "context")
         let result = try execute(program, argument: UInt64(UInt(bitPattern: storage.baseAddress)),
-                                 regions: bytes.isEmpty ? [] : [region], legacyPacket: nil, userInfo: nil)
+                                 regions: bytes.isEmpty ? [] : [region], legacyPacket: nil, userInfo: HelperScratch())
         return RunResult(returnValue: result.returnValue, trace: result.trace, instructionsExecuted: result.instructionsExecuted)
     }
 

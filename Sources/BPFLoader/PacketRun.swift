@@ -84,6 +84,8 @@ final class PacketFrame {
     var dataEnd = 0
     var dataMeta = 0
     var redirect: RedirectTarget?
+    /// Memory helpers lend the program during a call (callback keys).
+    let scratch = HelperScratch()
 
     /// A frame for one packet, sized to it.
     convenience init(programType: ProgramType, packet: [UInt8], context: PacketContext, programName: String,
