@@ -44,8 +44,10 @@ public final class LoadedProgram: Sendable {
 }
 
 /// An object loaded for running ("describe first, load second"): every map
-/// created from its ``MapSpec`` and filled, every relocation bound, helpers
-/// bound with Linux semantics, one ``ExecutableProgram`` per program. Map
+/// created from its ``MapSpec`` and filled, every relocation bound, every
+/// chosen program verified (unless ``LoadOptions/verifies`` is false) and its
+/// context accesses rewritten, helpers bound with Linux semantics, one
+/// ``ExecutableProgram`` per program. Map
 /// state carries over between runs. Runs may happen on several threads at once.
 public final class LoadedObject: Sendable {
     public let spec: ObjectSpec
