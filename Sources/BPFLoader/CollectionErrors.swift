@@ -57,7 +57,7 @@ public enum CollectionLoadError: Error, Equatable, Sendable, CustomStringConvert
         case .unsupportedProgramType(let program, let type):
             "program \(program): \(type.name) programs cannot be run by BPFKit yet"
         case .programRefused(let program, let result):
-            "\(program): \(result.refusal.map { "refused: \($0.description)" } ?? result.summary)"
+            "\(program): \(result.summary)"
         case .unknownProgram(let name): "programNames: the object has no program named \(name)"
         }
     }
