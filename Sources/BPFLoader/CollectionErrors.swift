@@ -57,7 +57,7 @@ public enum CollectionLoadError: Error, Equatable, Sendable, CustomStringConvert
         case .unsupportedProgramType(let program, let type):
             "program \(program): \(type.name) programs cannot be run by BPFKit yet"
         case .programRefused(let program, let result):
-            "\(program): \(result.refusal.map { "refused: \($0.description)" } ?? result.summary)"
+            "\(program): \(result.summary)"
         case .unknownProgram(let name): "programNames: the object has no program named \(name)"
         }
     }
@@ -100,6 +100,8 @@ public enum CollectionRunError: Error, Equatable, Sendable, CustomStringConverti
     case invalidPacket(program: String, reason: String)
     /// Memory below 4 GiB for the context could not be mapped.
     case lowMemoryUnavailable(reason: String)
+    /// Memory for the packet frame could not be mapped.
+    case frameUnavailable(reason: String)
     /// The program faulted (checked mode), ran out of budget, or a helper refused its arguments.
     case execution(program: String, error: ExecutionError)
 
@@ -110,6 +112,7 @@ public enum CollectionRunError: Error, Equatable, Sendable, CustomStringConverti
             "program \(program) is a \(type.name) program and takes \(expected)"
         case .invalidPacket(let program, let reason): "program \(program): \(reason)"
         case .lowMemoryUnavailable(let reason): "cannot place the context below 4 GiB: \(reason)"
+        case .frameUnavailable(let reason): "cannot map the packet frame: \(reason)"
         case .execution(let program, let error): "program \(program): \(error.description)"
         }
     }

@@ -48,7 +48,7 @@ enum SocketBufferLayout {
 
 /// The context as checked-mode regions: the fields `type` may read (read-only)
 /// and those it may write (writable), adjacent fields merged. Linux refuses other
-/// accesses at load; BPFKit faults at run time until its verifier exists.
+/// accesses at load, as BPFKit's verifier does; an unverified program faults at run time.
 func contextRegions(for type: ProgramType, base: UInt64) -> [MemoryRegion] {
     guard let layout = ContextLayout.for(type) else { return [] }
     var ranges: [(range: Range<Int>, writable: Bool)] = []
@@ -82,6 +82,7 @@ enum TestRunGeometry {
     static let skbHeadroom = 64
     /// ETH_HLEN.
     static let ethernetHeader = 14
-    /// Room reserved for the context struct in front of the packet buffer.
+    /// Room reserved for the context struct (at most 192 bytes) and its pointer
+    /// shadow (``ContextShadow``, 192..<216) in front of the packet buffer.
     static let contextArea = 256
 }

@@ -54,6 +54,7 @@ enum LinuxHelper {
     static let getFuncIP = id("get_func_ip")
     static let getAttachCookie = id("get_attach_cookie")
     static let loop = id("loop")
+    static let forEachMapElem = id("for_each_map_elem")
     static let strncmp = id("strncmp")
 
     /// The table's ID of helper `name`; a missing name is a programming error.

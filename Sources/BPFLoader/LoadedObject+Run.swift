@@ -9,7 +9,8 @@ extension LoadedObject {
     /// eth_type_trans (data at the network header) for socket_filter and cgroup_skb.
     public func run(program name: String, packet: [UInt8], context: PacketContext = PacketContext()) throws(CollectionRunError) -> PacketRunResult {
         guard let program = program(named: name) else { throw .unknownProgram(name: name) }
-        let frame = try PacketFrame(programType: program.type, packet: packet, context: context, programName: name)
+        let frame = try PacketFrame(programType: program.type, packet: packet, context: context, programName: name,
+                                    rewritesContext: program.rewritesContext)
         var legacyPacket: UnsafeRawBufferPointer? = nil
         if case .socketBuffer = frame.kind { legacyPacket = frame.legacyPacket }
         let result = try execute(program, argument: frame.contextAddress, regions: frame.regions(),
@@ -38,7 +39,7 @@ extension LoadedObject {
         bytes.withUnsafeBytes { storage.baseAddress!.copyMemory(from: $0.baseAddress ?? UnsafeRawPointer(storage.baseAddress!), byteCount: bytes.count) }
         let region = MemoryRegion(UnsafeRawBufferPointer(start: storage.baseAddress, count: bytes.count), name: "context")
         let result = try execute(program, argument: UInt64(UInt(bitPattern: storage.baseAddress)),
-                                 regions: bytes.isEmpty ? [] : [region], legacyPacket: nil, userInfo: nil)
+                                 regions: bytes.isEmpty ? [] : [region], legacyPacket: nil, userInfo: HelperScratch())
         return RunResult(returnValue: result.returnValue, trace: result.trace, instructionsExecuted: result.instructionsExecuted)
     }
 
@@ -75,7 +76,8 @@ public final class PacketRunner {
         guard let program = collection.program(named: name) else { throw .unknownProgram(name: name) }
         self.collection = collection
         self.program = program
-        frame = try PacketFrame(programType: program.type, capacity: capacity, programName: name)
+        frame = try PacketFrame(programType: program.type, capacity: capacity, programName: name,
+                                rewritesContext: program.rewritesContext)
         interpreter = Interpreter(program: program.executable, mode: program.mode,
                                   instructionBudget: collection.options.instructionBudget)
     }

@@ -14,6 +14,14 @@ public final class LoadedProgram: Sendable {
     /// The instructions after relocation: map references as `lddw` with
     /// src 1 (map) or 2 (map value) and the map's index in ``LoadedObject/maps``.
     public let relocatedInstructions: [Instruction]
+    /// The instructions BPFKit runs: ``relocatedInstructions`` with the verified
+    /// 32-bit loads of packet-pointer context fields turned into 64-bit loads of
+    /// the context's hidden pointer shadow (``ContextRewrite``). The same as
+    /// ``relocatedInstructions`` for unverified programs.
+    public let executableInstructions: [Instruction]
+    /// True when packet-pointer loads were rewritten, so the program's frames need
+    /// not lie below 4 GiB.
+    let rewritesContext: Bool
     /// The verifier's verdict (always an acceptance: refused programs are not
     /// loaded); nil when the program was loaded without verification.
     public let verification: VerificationResult?
@@ -22,20 +30,24 @@ public final class LoadedProgram: Sendable {
     public let mode: ExecutionMode
 
     init(spec: ProgramSpec, executable: ExecutableProgram, relocatedInstructions: [Instruction],
-         verification: VerificationResult?, mode: ExecutionMode) {
+         executableInstructions: [Instruction], rewritesContext: Bool, verification: VerificationResult?, mode: ExecutionMode) {
         self.name = spec.name
         self.type = spec.type
         self.spec = spec
         self.executable = executable
         self.relocatedInstructions = relocatedInstructions
+        self.executableInstructions = executableInstructions
+        self.rewritesContext = rewritesContext
         self.verification = verification
         self.mode = mode
     }
 }
 
 /// An object loaded for running ("describe first, load second"): every map
-/// created from its ``MapSpec`` and filled, every relocation bound, helpers
-/// bound with Linux semantics, one ``ExecutableProgram`` per program. Map
+/// created from its ``MapSpec`` and filled, every relocation bound, every
+/// chosen program verified (unless ``LoadOptions/verifies`` is false) and its
+/// context accesses rewritten, helpers bound with Linux semantics, one
+/// ``ExecutableProgram`` per program. Map
 /// state carries over between runs. Runs may happen on several threads at once.
 public final class LoadedObject: Sendable {
     public let spec: ObjectSpec
@@ -88,7 +100,8 @@ public final class LoadedObject: Sendable {
                 verification = result
             }
             loaded.append(try Self.prepare(programSpec, maps: created, mapIndex: mapIndex, registry: registry,
-                                           verification: verification, mode: verification == nil ? .checked : options.mode))
+                                           verification: verification, contexts: options.verifierOptions.contexts,
+                                           mode: verification == nil ? .checked : options.mode))
         }
         programs = loaded
         var programIndex: [String: Int] = [:]
@@ -215,7 +228,7 @@ public final class LoadedObject: Sendable {
     }
 
     static func prepare(_ spec: ProgramSpec, maps: [(name: String, map: any BPFMap)], mapIndex: [String: Int],
-                        registry: HelperRegistry, verification: VerificationResult?,
+                        registry: HelperRegistry, verification: VerificationResult?, contexts: any ContextCatalog,
                         mode: ExecutionMode) throws(CollectionLoadError) -> LoadedProgram {
         var instructions = spec.instructions
         for relocation in spec.relocations {
@@ -267,9 +280,19 @@ public final class LoadedObject: Sendable {
                 throw .unboundReference(index: decoded.index, reference: "\(decoded.operation)")
             }
         }
+        // Verified: rewrite packet-pointer context loads (the facts are per slot of
+        // the same instructions, which relocation does not move).
+        var executed = instructions
+        var rewritesContext = false
+        if let verified = verification?.program, verified.facts.count == instructions.count,
+           ContextRewrite.applies(to: spec.type) {
+            executed = ContextRewrite.rewrite(instructions, facts: verified.facts, programType: spec.type, contexts: contexts)
+            rewritesContext = true
+        }
         do throws(LoadError) {
-            let executable = try ExecutableProgram(slots: instructions, helpers: registry, name: spec.name, resolve: resolve)
+            let executable = try ExecutableProgram(slots: executed, helpers: registry, name: spec.name, resolve: resolve)
             return LoadedProgram(spec: spec, executable: executable, relocatedInstructions: instructions,
+                                 executableInstructions: executed, rewritesContext: rewritesContext,
                                  verification: verification, mode: mode)
         } catch {
             throw .invalidProgram(program: spec.name, reason: error.description)

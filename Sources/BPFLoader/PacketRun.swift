@@ -59,14 +59,19 @@ public struct RunResult: Sendable, Equatable {
 /// BPF_PROG_TEST_RUN lays them out; the run's `userInfo`, through which packet
 /// helpers move `data`/`data_end`/`data_meta`.
 ///
-/// Memory: `[context struct | headroom | packet | tailroom]` in one ``LowMemory``
-/// mapping, so the 32-bit context fields hold real addresses (see ``LowMemory``).
+/// Memory: `[context struct | pointer shadow | headroom | packet | tailroom]` in
+/// one ``FrameMemory`` mapping. For programs whose context loads were rewritten
+/// (verified), the shadow (``ContextShadow``) holds the 64-bit `data`,
+/// `data_end` and `data_meta` and the mapping lies anywhere; otherwise the
+/// mapping lies below 4 GiB and the 32-bit context fields hold real addresses.
 final class PacketFrame {
     enum Kind { case xdp, socketBuffer(linkLayer: Bool) }
 
     let kind: Kind
     let programType: ProgramType
-    let memory: LowMemory
+    let memory: FrameMemory
+    /// The program reads packet pointers from the shadow (its loads were rewritten).
+    let rewritesContext: Bool
     /// Largest packet the mapping holds (skb frames; XDP frames are always one page).
     let capacity: Int
     /// Offset of the buffer's first byte (`data_hard_start`).
@@ -79,28 +84,34 @@ final class PacketFrame {
     var dataEnd = 0
     var dataMeta = 0
     var redirect: RedirectTarget?
+    /// Memory helpers lend the program during a call (callback keys).
+    let scratch = HelperScratch()
 
     /// A frame for one packet, sized to it.
-    convenience init(programType: ProgramType, packet: [UInt8], context: PacketContext, programName: String) throws(CollectionRunError) {
-        try self.init(programType: programType, capacity: packet.count, programName: programName)
+    convenience init(programType: ProgramType, packet: [UInt8], context: PacketContext, programName: String,
+                     rewritesContext: Bool) throws(CollectionRunError) {
+        try self.init(programType: programType, capacity: packet.count, programName: programName,
+                      rewritesContext: rewritesContext)
         try load(packet: packet, context: context, programName: programName)
     }
 
     /// An empty frame that can hold packets of up to `capacity` bytes, to be
     /// reused for many packets.
-    init(programType: ProgramType, capacity: Int, programName: String) throws(CollectionRunError) {
+    init(programType: ProgramType, capacity: Int, programName: String, rewritesContext: Bool) throws(CollectionRunError) {
         self.programType = programType
+        self.rewritesContext = rewritesContext
         let contextArea = TestRunGeometry.contextArea
+        let below4GiB = !rewritesContext
         switch programType {
         case .xdp:
             kind = .xdp
-            memory = try LowMemory(byteCount: contextArea + TestRunGeometry.xdpFrameSize)
+            memory = try FrameMemory(byteCount: contextArea + TestRunGeometry.xdpFrameSize, below4GiB: below4GiB)
             self.capacity = TestRunGeometry.xdpMaxData
         case .schedCls, .schedAct, .socketFilter, .cgroupSkb:
             let linkLayer = programType == .schedCls || programType == .schedAct
             kind = .socketBuffer(linkLayer: linkLayer)
-            memory = try LowMemory(byteCount: contextArea + TestRunGeometry.skbHeadroom + max(capacity, 0)
-                                   + TestRunGeometry.sharedInfoSize)
+            memory = try FrameMemory(byteCount: contextArea + TestRunGeometry.skbHeadroom + max(capacity, 0)
+                                     + TestRunGeometry.sharedInfoSize, below4GiB: below4GiB)
             self.capacity = max(capacity, 0)
         default:
             throw .wrongInput(program: programName, type: programType, expected: "raw context bytes, not a packet")
@@ -197,19 +208,26 @@ final class PacketFrame {
         return proto.bigEndian
     }
 
-    /// Stores data/data_end/data_meta (and skb->len) after the run starts or a helper moved them.
+    /// Stores data/data_end/data_meta (and skb->len) after the run starts or a helper moved them:
+    /// the 64-bit pointers in the shadow, and in the 32-bit fields their low 32 bits
+    /// (the whole address in a frame below 4 GiB, which unrewritten programs read).
     func syncContext() {
+        // Safety: the shadow lies at ContextShadow.offset..<+size, inside the context area.
+        memory.base.storeBytes(of: memory.address(data), toByteOffset: ContextShadow.data, as: UInt64.self)
+        memory.base.storeBytes(of: memory.address(dataEnd), toByteOffset: ContextShadow.dataEnd, as: UInt64.self)
+        memory.base.storeBytes(of: memory.address(dataMeta), toByteOffset: ContextShadow.dataMeta, as: UInt64.self)
+        func field(_ offset: Int) -> UInt32 { UInt32(truncatingIfNeeded: memory.address(offset)) }
         switch kind {
         case .xdp:
-            setField(XDPMetadataLayout.data, UInt32(memory.address(data)))
-            setField(XDPMetadataLayout.dataEnd, UInt32(memory.address(dataEnd)))
-            setField(XDPMetadataLayout.dataMeta, UInt32(memory.address(dataMeta)))
+            setField(XDPMetadataLayout.data, field(data))
+            setField(XDPMetadataLayout.dataEnd, field(dataEnd))
+            setField(XDPMetadataLayout.dataMeta, field(dataMeta))
         case .socketBuffer(let linkLayer):
             setField(SocketBufferLayout.len, UInt32(dataEnd - data))
             if linkLayer || programType == .cgroupSkb {
-                setField(SocketBufferLayout.data, UInt32(memory.address(data)))
-                setField(SocketBufferLayout.dataEnd, UInt32(memory.address(dataEnd)))
-                setField(SocketBufferLayout.dataMeta, UInt32(memory.address(dataMeta)))
+                setField(SocketBufferLayout.data, field(data))
+                setField(SocketBufferLayout.dataEnd, field(dataEnd))
+                setField(SocketBufferLayout.dataMeta, field(dataMeta))
             }
         }
     }
@@ -217,6 +235,11 @@ final class PacketFrame {
     /// The context and packet regions of a checked run.
     func regions() -> [MemoryRegion] {
         var regions = contextRegions(for: programType, base: contextAddress)
+        if rewritesContext {
+            // Rewritten loads read the shadow (a verified program forced to run checked).
+            regions.append(MemoryRegion(start: contextAddress + UInt64(ContextShadow.offset), length: UInt64(ContextShadow.size),
+                                        isWritable: false, name: "context (pointer shadow)"))
+        }
         switch kind {
         case .xdp:
             regions.append(MemoryRegion(start: memory.address(bufferStart), length: UInt64(TestRunGeometry.xdpFrameSize),

@@ -8,8 +8,7 @@ import Testing
 struct ProgramTests {
     static let packet = Packet.ipv4(proto: 6, payload: Packet.tcp)
 
-    @Test func tailCallsReplaceTheProgramAndMissingSlotsFallThrough() throws {
-        guard let collection = try Fixture.load("""
+    static let tailCalls = """
             SEC("xdp") int tail_a(struct xdp_md *ctx) { return 1; }
             SEC("xdp") int tail_b(struct xdp_md *ctx) { return 2; }
             struct { __uint(type, BPF_MAP_TYPE_PROG_ARRAY); __uint(max_entries, 4); __type(key, __u32);
@@ -30,7 +29,10 @@ struct ProgramTests {
                 bpf_tail_call(ctx, &loop, 0);
                 return 7;
             }
-            """, name: "tailcalls") else { return }
+            """
+
+    @Test func tailCallsReplaceTheProgramAndMissingSlotsFallThrough() throws {
+        guard let collection = try Fixture.load(Self.tailCalls, name: "tailcalls") else { return }
         func run(first: UInt8) throws -> UInt64 {
             try collection.run(program: "entry", packet: [first] + Self.packet.dropFirst()).returnValue
         }
@@ -43,6 +45,23 @@ struct ProgramTests {
         try loop.set(try #require(collection.program(named: "chain")).executable, at: 0)
         #expect(try collection.run(program: "chain", packet: Self.packet).returnValue == 7)
         #expect(try collection.map(named: "runs")?.lookup(UInt32(0), as: UInt32.self) == 34)
+    }
+
+    @Test func programNamesChooseWhatIsLoaded() throws {
+        guard Fixture.isClangAvailable else { return }
+        let spec = try Fixture.compile(Self.tailCalls, name: "tailcalls")
+        let collection = try LoadedObject(spec: spec, options: LoadOptions(programNames: ["entry", "tail_b"]))
+        #expect(collection.programs.map(\.name).sorted() == ["entry", "tail_b"])
+        #expect(collection.spec.program(named: "tail_a") != nil && collection.program(named: "tail_a") == nil)
+        #expect(throws: CollectionRunError.unknownProgram(name: "tail_a")) {
+            try collection.run(program: "tail_a", packet: Self.packet)
+        }
+        // The prog-array slot of the program left out stays empty: the tail call falls through.
+        #expect(try collection.run(program: "entry", packet: [0] + Self.packet.dropFirst()).returnValue == 99)
+        #expect(try collection.run(program: "entry", packet: [2] + Self.packet.dropFirst()).returnValue == 2)
+        #expect(throws: CollectionLoadError.unknownProgram(name: "nothing")) {
+            _ = try LoadedObject(spec: spec, options: LoadOptions(programNames: ["entry", "nothing"]))
+        }
     }
 
     @Test func staticAndGlobalSubprograms() throws {

@@ -14,6 +14,7 @@ enum HelperLibrary {
             TraceHelpers.bodies(),
             MemoryHelpers.bodies(),
             LoopHelpers.bodies(),
+            ForEachHelpers.bodies(handles: handles),
             PacketHelpers.bodies(handles: handles),
             VLANHelpers.bodies(),
         ]
