@@ -18,16 +18,20 @@ struct RefusalReport {
     init?(_ error: CollectionLoadError, file: String, lineOfSlot: [Int]?) {
         guard case .programRefused(let program, let result) = error else { return nil }
         message = error.description
-        if let refusal = result.refusal {
-            var text = refusal.explanation
-            if refusal.sourceLine == nil, let lines = lineOfSlot, refusal.pc >= 0, refusal.pc < lines.count {
-                text += "\n  at \(file):\(lines[refusal.pc])"
-                message += " (\(file):\(lines[refusal.pc]))"
-            }
-            explanation = "program \(program) refused by the verifier (processed \(result.instructionsProcessed) insns):\n"
-                + text.split(separator: "\n", omittingEmptySubsequences: false).map { "  " + $0 }.joined(separator: "\n")
-        } else {
-            explanation = "\(program): \(result.summary)"
+        guard let refusal = result.refusal else {
+            explanation = message
+            return
         }
+        var text = refusal.explanation
+        if refusal.sourceLine == nil, let lines = lineOfSlot, refusal.pc >= 0, refusal.pc < lines.count {
+            // Assembly has no line info in the program: name the line of the slot as C refusals do.
+            var place = "instruction \(refusal.pc)"
+            if !refusal.instructionText.isEmpty { place += " (\(refusal.instructionText))" }
+            place += " at \(file):\(lines[refusal.pc])"
+            message = "\(program): refused: \(place): \(refusal.message) (processed \(result.instructionsProcessed) insns)"
+            text += "\n  at \(file):\(lines[refusal.pc])"
+        }
+        explanation = "program \(program) refused by the verifier (processed \(result.instructionsProcessed) insns):\n"
+            + text.split(separator: "\n", omittingEmptySubsequences: false).map { "  " + $0 }.joined(separator: "\n")
     }
 }

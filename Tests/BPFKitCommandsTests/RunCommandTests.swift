@@ -212,7 +212,7 @@ import Testing
         #expect(output.status != 0)
         let json = try jsonObject(output)
         #expect(json["accepted"] as? Bool == false)
-        #expect((json["error"] as? String)?.hasSuffix("invalid bpf_context access off=200 size=8 (\(source):2)") == true)
+        #expect((json["error"] as? String)?.hasPrefix("far: refused: instruction 1 (r1 = *(u64 *)(r1 + 200)) at \(source):2: invalid bpf_context access off=200 size=8") == true)
         let plain = try Tool.run(["run", source, "--type", "xdp", "--data-hex", Frames.hex(Frames.arp)])
         #expect(plain.standardError.contains("at \(source):2"))
         // Unverified, the same read faults at run time in checked mode.
