@@ -78,7 +78,6 @@ struct RunCommand: ParsableCommand {
         if let type, ProgramType.parse(type) == nil {
             throw ValidationError("unknown program type '\(type)' (try xdp, sched_cls, socket_filter, cgroup_skb, kprobe, tracepoint, raw_tracepoint)")
         }
-        if isBare && (memoryHex != nil || memoryPath != nil) == false { return }
         if !isBare && (memoryHex != nil || memoryPath != nil) {
             throw ValidationError("--mem-hex and --mem are for bare programs; give packets with --data-hex or --pcap, a context with --ctx-hex")
         }
