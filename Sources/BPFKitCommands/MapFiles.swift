@@ -116,11 +116,7 @@ enum MapFiles {
 
     private static func hex(_ value: Any, _ place: String) throws(Failure) -> [UInt8] {
         guard let text = value as? String else { throw Failure(description: "\(place): expected a string of hex bytes") }
-        do {
-            return try ProgramInput.parseHex(text)
-        } catch {
-            throw Failure(description: "\(place): " + error.description.replacingOccurrences(of: "--mem-hex: ", with: ""))
-        }
+        return try ProgramInput.parseHex(text, option: place)
     }
 
     private static func number(_ object: [String: Any], _ key: String, _ place: String, default fallback: UInt32?) throws(Failure) -> UInt32 {

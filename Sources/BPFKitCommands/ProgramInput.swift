@@ -59,17 +59,18 @@ struct ProgramInput {
     }
 
     /// Parses hex bytes, ignoring spaces: "aa bb 11" or "aabb11".
-    static func parseHex(_ text: String) throws(Failure) -> [UInt8] {
+    /// `option` names the source in errors.
+    static func parseHex(_ text: String, option: String = "--mem-hex") throws(Failure) -> [UInt8] {
         let digits = text.filter { !$0.isWhitespace }
         guard digits.count % 2 == 0 else {
-            throw Failure(description: "--mem-hex: an odd number of hex digits (\(digits.count))")
+            throw Failure(description: "\(option): an odd number of hex digits (\(digits.count))")
         }
         var bytes: [UInt8] = []
         var index = digits.startIndex
         while index < digits.endIndex {
             let next = digits.index(index, offsetBy: 2)
             guard let byte = UInt8(digits[index..<next], radix: 16) else {
-                throw Failure(description: "--mem-hex: '\(digits[index..<next])' at digit \(digits.distance(from: digits.startIndex, to: index)) is not a hex byte")
+                throw Failure(description: "\(option): '\(digits[index..<next])' at digit \(digits.distance(from: digits.startIndex, to: index)) is not a hex byte")
             }
             bytes.append(byte)
             index = next

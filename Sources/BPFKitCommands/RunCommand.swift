@@ -198,7 +198,9 @@ struct RunCommand: ParsableCommand {
                 throw ProgramInput.Failure(description: "\(file): program \(chosen.name) was not loaded")
             }
             entry = found
-            for text in packets { inputs.append(try ProgramInput.parseHex(text)) }
+            for (index, text) in packets.enumerated() {
+                inputs.append(try ProgramInput.parseHex(text, option: packets.count > 1 ? "--data-hex #\(index + 1)" : "--data-hex"))
+            }
             if let pcap {
                 do {
                     inputs += try CaptureFile(contentsOf: pcap).packets.map(\.ethernetFrame)
@@ -238,7 +240,7 @@ struct RunCommand: ParsableCommand {
                 guard inputs.isEmpty else {
                     throw ProgramInput.Failure(description: "\(entry.name) is a \(entry.type.name) program and takes a context (--ctx-hex), not packets")
                 }
-                let context = try contextHex.map { text throws(ProgramInput.Failure) in try ProgramInput.parseHex(text) }
+                let context = try contextHex.map { text throws(ProgramInput.Failure) in try ProgramInput.parseHex(text, option: "--ctx-hex") }
                     ?? [UInt8](repeating: 0, count: ContextLayout.for(entry.type)?.size ?? 0)
                 var trace: [String] = []
                 var last: RunResult? = nil
