@@ -51,7 +51,7 @@ extension CodeGenerator {
         case .le32: asm.mov(d, d, width: .dword)
         case .le64: break
         case .be16, .bswap16:
-            asm.instruction([0xC1], width: .word, reg: X86Encoder.Shift.ror.rawValue, regIsRegister: false, rm: .register(d))
+            asm.instruction(0xC1, width: .word, reg: X86Encoder.Shift.ror.rawValue, regIsRegister: false, rm: .register(d))
             asm.emit(8)
             asm.extend(d, d, from: .word, signed: false, to: .dword)
         case .be32, .bswap32: asm.bswap(d, width: .dword)
@@ -419,7 +419,7 @@ extension CodeGenerator {
             asm.load(.rax, memory, width: .byte)
         case 2:
             asm.load(.rax, memory, width: .word)
-            asm.instruction([0xC1], width: .word, reg: X86Encoder.Shift.rol.rawValue, regIsRegister: false,
+            asm.instruction(0xC1, width: .word, reg: X86Encoder.Shift.rol.rawValue, regIsRegister: false,
                             rm: .register(.rax))
             asm.emit(8)
         default:

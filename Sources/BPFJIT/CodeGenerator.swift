@@ -86,7 +86,8 @@ struct CodeGenerator {
             emitProgram()
             let fits = asm.resolve()
             pass += 1
-            if fits && (pass >= 3 || asm.previousJumpIsShort == asm.jumpIsShort) { break }
+            // Pass 1 takes every jump long; pass 2 shortens those that reach; more only if one did not.
+            if fits && pass >= 2 { break }
             if pass > 12 { throw .unsupported(index: 0, feature: "code whose jumps do not settle") }
         }
         return asm.bytes

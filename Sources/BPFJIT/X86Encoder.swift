@@ -85,7 +85,7 @@ public struct X86Encoder {
         jumpIsShort = []
         jumpStarts = []
         fixups = []
-        bytes = []
+        bytes.removeAll(keepingCapacity: true)
     }
 
     /// Patches jump displacements; false when a short jump does not reach (another pass is needed).
@@ -140,7 +140,7 @@ public struct X86Encoder {
     /// number or an opcode extension /digit) and `rm` as the r/m operand. `byteRegisters`
     /// asks for a REX prefix whenever a register operand is spl/bpl/sil/dil, so that it is
     /// not read as ah/ch/dh/bh.
-    mutating func instruction(_ opcode: [UInt8], width: X86Width, reg: UInt8, regIsRegister: Bool = true,
+    mutating func instruction(_ opcode: UInt8, _ secondOpcode: UInt8? = nil, width: X86Width, reg: UInt8, regIsRegister: Bool = true,
                               rm: X86Operand, lock: Bool = false) {
         if width == .word { emit(0x66) }
         if lock { emit(0xF0) }
@@ -161,6 +161,7 @@ public struct X86Encoder {
         }
         if rex != 0 || needsRex { emit(0x40 | rex) }
         emit(opcode)
+        if let secondOpcode { emit(secondOpcode) }
         let regBits = (reg & 7) << 3
         switch rm {
         case .register(let r):
@@ -188,20 +189,20 @@ public struct X86Encoder {
 
     /// `mov dst, src` (64-bit, or 32-bit zero-extending).
     public mutating func mov(_ dst: X86Register, _ src: X86Register, width: X86Width = .qword) {
-        instruction([0x89], width: width, reg: src.rawValue, rm: .register(dst))
+        instruction(0x89, width: width, reg: src.rawValue, rm: .register(dst))
     }
 
     /// Loads a constant into `dst` in the shortest form: `xor r32, r32` for 0 (flags change),
     /// `mov r32, imm32` when it zero-extends, `mov r64, simm32`, else `mov r64, imm64`.
     public mutating func mov(_ dst: X86Register, immediate value: UInt64, keepFlags: Bool = false) {
         if value == 0 && !keepFlags {
-            instruction([0x31], width: .dword, reg: dst.rawValue, rm: .register(dst))
+            instruction(0x31, width: .dword, reg: dst.rawValue, rm: .register(dst))
         } else if value <= UInt64(UInt32.max) {
             if dst.isExtended { emit(0x41) }
             emit(0xB8 + dst.low)
             emit32(Int32(bitPattern: UInt32(value)))
         } else if Int32(exactly: Int64(bitPattern: value)) != nil {
-            instruction([0xC7], width: .qword, reg: 0, regIsRegister: false, rm: .register(dst))
+            instruction(0xC7, width: .qword, reg: 0, regIsRegister: false, rm: .register(dst))
             emit32(Int32(truncatingIfNeeded: Int64(bitPattern: value)))
         } else {
             emit(0x48 | (dst.isExtended ? 1 : 0))
@@ -213,31 +214,31 @@ public struct X86Encoder {
     /// `mov dst, [mem]` zero-extending for bytes and words (`movzx`), plain for dword/qword.
     public mutating func load(_ dst: X86Register, _ memory: X86Memory, width: X86Width) {
         switch width {
-        case .byte: instruction([0x0F, 0xB6], width: .dword, reg: dst.rawValue, rm: .memory(memory))
-        case .word: instruction([0x0F, 0xB7], width: .dword, reg: dst.rawValue, rm: .memory(memory))
-        case .dword: instruction([0x8B], width: .dword, reg: dst.rawValue, rm: .memory(memory))
-        case .qword: instruction([0x8B], width: .qword, reg: dst.rawValue, rm: .memory(memory))
+        case .byte: instruction(0x0F, 0xB6, width: .dword, reg: dst.rawValue, rm: .memory(memory))
+        case .word: instruction(0x0F, 0xB7, width: .dword, reg: dst.rawValue, rm: .memory(memory))
+        case .dword: instruction(0x8B, width: .dword, reg: dst.rawValue, rm: .memory(memory))
+        case .qword: instruction(0x8B, width: .qword, reg: dst.rawValue, rm: .memory(memory))
         }
     }
 
     /// `movsx dst, [mem]` to 64 bits (`movsxd` for dwords).
     public mutating func loadSignExtended(_ dst: X86Register, _ memory: X86Memory, width: X86Width) {
         switch width {
-        case .byte: instruction([0x0F, 0xBE], width: .qword, reg: dst.rawValue, rm: .memory(memory))
-        case .word: instruction([0x0F, 0xBF], width: .qword, reg: dst.rawValue, rm: .memory(memory))
-        case .dword: instruction([0x63], width: .qword, reg: dst.rawValue, rm: .memory(memory))
+        case .byte: instruction(0x0F, 0xBE, width: .qword, reg: dst.rawValue, rm: .memory(memory))
+        case .word: instruction(0x0F, 0xBF, width: .qword, reg: dst.rawValue, rm: .memory(memory))
+        case .dword: instruction(0x63, width: .qword, reg: dst.rawValue, rm: .memory(memory))
         case .qword: load(dst, memory, width: .qword)
         }
     }
 
     /// `mov [mem], src` of `width` bytes.
     public mutating func store(_ memory: X86Memory, _ src: X86Register, width: X86Width) {
-        instruction([width == .byte ? 0x88 : 0x89], width: width, reg: src.rawValue, rm: .memory(memory))
+        instruction(width == .byte ? 0x88 : 0x89, width: width, reg: src.rawValue, rm: .memory(memory))
     }
 
     /// `mov [mem], imm` of `width` bytes (qword: the immediate is sign-extended).
     public mutating func store(_ memory: X86Memory, immediate: Int32, width: X86Width) {
-        instruction([width == .byte ? 0xC6 : 0xC7], width: width, reg: 0, regIsRegister: false, rm: .memory(memory))
+        instruction(width == .byte ? 0xC6 : 0xC7, width: width, reg: 0, regIsRegister: false, rm: .memory(memory))
         switch width {
         case .byte: emit(UInt8(truncatingIfNeeded: immediate))
         case .word: emit16(UInt16(truncatingIfNeeded: immediate))
@@ -256,9 +257,9 @@ public struct X86Encoder {
         case (.byte, true):
             rexForByteSource(src, dst: dst, width: to)
             emit([0x0F, 0xBE]); emit(0xC0 | (dst.low << 3) | src.low)
-        case (.word, false): instruction([0x0F, 0xB7], width: .dword, reg: dst.rawValue, rm: operand)
-        case (.word, true): instruction([0x0F, 0xBF], width: to, reg: dst.rawValue, rm: operand)
-        case (.dword, true): instruction([0x63], width: .qword, reg: dst.rawValue, rm: operand)
+        case (.word, false): instruction(0x0F, 0xB7, width: .dword, reg: dst.rawValue, rm: operand)
+        case (.word, true): instruction(0x0F, 0xBF, width: to, reg: dst.rawValue, rm: operand)
+        case (.dword, true): instruction(0x63, width: .qword, reg: dst.rawValue, rm: operand)
         case (.dword, false): mov(dst, src, width: .dword)
         case (.qword, _): mov(dst, src)
         }
@@ -274,7 +275,7 @@ public struct X86Encoder {
 
     /// `lea dst, [mem]`.
     public mutating func lea(_ dst: X86Register, _ memory: X86Memory) {
-        instruction([0x8D], width: .qword, reg: dst.rawValue, rm: .memory(memory))
+        instruction(0x8D, width: .qword, reg: dst.rawValue, rm: .memory(memory))
     }
 
     // MARK: Arithmetic
@@ -287,53 +288,53 @@ public struct X86Encoder {
 
     /// `op dst, src`.
     public mutating func alu(_ op: ALU, _ dst: X86Register, _ src: X86Register, width: X86Width = .qword) {
-        instruction([op.registerOpcode], width: width, reg: src.rawValue, rm: .register(dst))
+        instruction(op.registerOpcode, width: width, reg: src.rawValue, rm: .register(dst))
     }
 
     /// `op r/m, imm` (imm8 form when it fits).
     public mutating func alu(_ op: ALU, _ dst: X86Operand, immediate: Int32, width: X86Width = .qword) {
         if Int8(exactly: immediate) != nil {
-            instruction([0x83], width: width, reg: op.rawValue, regIsRegister: false, rm: dst)
+            instruction(0x83, width: width, reg: op.rawValue, regIsRegister: false, rm: dst)
             emit(UInt8(bitPattern: Int8(immediate)))
         } else {
-            instruction([0x81], width: width, reg: op.rawValue, regIsRegister: false, rm: dst)
+            instruction(0x81, width: width, reg: op.rawValue, regIsRegister: false, rm: dst)
             emit32(immediate)
         }
     }
 
     /// `op dst, [mem]` (reg ← reg op mem).
     public mutating func alu(_ op: ALU, _ dst: X86Register, _ memory: X86Memory, width: X86Width = .qword) {
-        instruction([op.rawValue << 3 | 0x03], width: width, reg: dst.rawValue, rm: .memory(memory))
+        instruction(op.rawValue << 3 | 0x03, width: width, reg: dst.rawValue, rm: .memory(memory))
     }
 
     /// `test a, b`.
     public mutating func test(_ a: X86Register, _ b: X86Register, width: X86Width = .qword) {
-        instruction([0x85], width: width, reg: b.rawValue, rm: .register(a))
+        instruction(0x85, width: width, reg: b.rawValue, rm: .register(a))
     }
 
     /// `test r/m, imm32` (`test r8, imm8` for bytes).
     public mutating func test(_ a: X86Operand, immediate: Int32, width: X86Width = .qword) {
         if width == .byte {
-            instruction([0xF6], width: .byte, reg: 0, regIsRegister: false, rm: a)
+            instruction(0xF6, width: .byte, reg: 0, regIsRegister: false, rm: a)
             emit(UInt8(truncatingIfNeeded: immediate))
         } else {
-            instruction([0xF7], width: width, reg: 0, regIsRegister: false, rm: a)
+            instruction(0xF7, width: width, reg: 0, regIsRegister: false, rm: a)
             emit32(immediate)
         }
     }
 
     /// `imul dst, src`.
     public mutating func imul(_ dst: X86Register, _ src: X86Register, width: X86Width = .qword) {
-        instruction([0x0F, 0xAF], width: width, reg: dst.rawValue, rm: .register(src))
+        instruction(0x0F, 0xAF, width: width, reg: dst.rawValue, rm: .register(src))
     }
 
     /// `imul dst, src, imm`.
     public mutating func imul(_ dst: X86Register, _ src: X86Register, immediate: Int32, width: X86Width = .qword) {
         if Int8(exactly: immediate) != nil {
-            instruction([0x6B], width: width, reg: dst.rawValue, rm: .register(src))
+            instruction(0x6B, width: width, reg: dst.rawValue, rm: .register(src))
             emit(UInt8(bitPattern: Int8(immediate)))
         } else {
-            instruction([0x69], width: width, reg: dst.rawValue, rm: .register(src))
+            instruction(0x69, width: width, reg: dst.rawValue, rm: .register(src))
             emit32(immediate)
         }
     }
@@ -342,7 +343,7 @@ public struct X86Encoder {
     public enum Unary: UInt8, Sendable { case not = 2, neg = 3, mul = 4, div = 6, idiv = 7 }
 
     public mutating func unary(_ op: Unary, _ operand: X86Register, width: X86Width = .qword) {
-        instruction([0xF7], width: width, reg: op.rawValue, regIsRegister: false, rm: .register(operand))
+        instruction(0xF7, width: width, reg: op.rawValue, regIsRegister: false, rm: .register(operand))
     }
 
     /// The shift group (`C1`/`D3 /digit`).
@@ -351,16 +352,16 @@ public struct X86Encoder {
     /// `shift dst, imm8`.
     public mutating func shift(_ op: Shift, _ dst: X86Register, by count: UInt8, width: X86Width = .qword) {
         if count == 1 {
-            instruction([0xD1], width: width, reg: op.rawValue, regIsRegister: false, rm: .register(dst))
+            instruction(0xD1, width: width, reg: op.rawValue, regIsRegister: false, rm: .register(dst))
         } else {
-            instruction([0xC1], width: width, reg: op.rawValue, regIsRegister: false, rm: .register(dst))
+            instruction(0xC1, width: width, reg: op.rawValue, regIsRegister: false, rm: .register(dst))
             emit(count)
         }
     }
 
     /// `shift dst, cl`.
     public mutating func shiftByCL(_ op: Shift, _ dst: X86Register, width: X86Width = .qword) {
-        instruction([0xD3], width: width, reg: op.rawValue, regIsRegister: false, rm: .register(dst))
+        instruction(0xD3, width: width, reg: op.rawValue, regIsRegister: false, rm: .register(dst))
     }
 
     /// `cqo` (qword) or `cdq` (dword): sign-extend rax into rdx.
@@ -381,22 +382,22 @@ public struct X86Encoder {
 
     /// `lock op [mem], src` for add/or/and/xor.
     public mutating func lockALU(_ op: ALU, _ memory: X86Memory, _ src: X86Register, width: X86Width) {
-        instruction([op.registerOpcode], width: width, reg: src.rawValue, rm: .memory(memory), lock: true)
+        instruction(op.registerOpcode, width: width, reg: src.rawValue, rm: .memory(memory), lock: true)
     }
 
     /// `lock xadd [mem], src`.
     public mutating func lockXadd(_ memory: X86Memory, _ src: X86Register, width: X86Width) {
-        instruction([0x0F, 0xC1], width: width, reg: src.rawValue, rm: .memory(memory), lock: true)
+        instruction(0x0F, 0xC1, width: width, reg: src.rawValue, rm: .memory(memory), lock: true)
     }
 
     /// `xchg [mem], src` (always locked).
     public mutating func xchg(_ memory: X86Memory, _ src: X86Register, width: X86Width) {
-        instruction([0x87], width: width, reg: src.rawValue, rm: .memory(memory))
+        instruction(0x87, width: width, reg: src.rawValue, rm: .memory(memory))
     }
 
     /// `lock cmpxchg [mem], src`.
     public mutating func lockCmpxchg(_ memory: X86Memory, _ src: X86Register, width: X86Width) {
-        instruction([0x0F, 0xB1], width: width, reg: src.rawValue, rm: .memory(memory), lock: true)
+        instruction(0x0F, 0xB1, width: width, reg: src.rawValue, rm: .memory(memory), lock: true)
     }
 
     // MARK: Stack and control
@@ -415,12 +416,12 @@ public struct X86Encoder {
 
     /// `call r64`.
     public mutating func call(_ register: X86Register) {
-        instruction([0xFF], width: .dword, reg: 2, regIsRegister: false, rm: .register(register))
+        instruction(0xFF, width: .dword, reg: 2, regIsRegister: false, rm: .register(register))
     }
 
     /// `jmp r64`.
     public mutating func jump(_ register: X86Register) {
-        instruction([0xFF], width: .dword, reg: 4, regIsRegister: false, rm: .register(register))
+        instruction(0xFF, width: .dword, reg: 4, regIsRegister: false, rm: .register(register))
     }
 
     /// `call rel32` to a label.
@@ -465,7 +466,7 @@ public struct X86Encoder {
     /// `movups [mem], xmm0` and `xorps xmm0, xmm0`, to clear stack frames 16 bytes at a time.
     mutating func clearXMM0() { emit([0x0F, 0x57, 0xC0]) }
     mutating func storeXMM0(_ memory: X86Memory) {
-        instruction([0x0F, 0x11], width: .dword, reg: 0, regIsRegister: false, rm: .memory(memory))
+        instruction(0x0F, 0x11, width: .dword, reg: 0, regIsRegister: false, rm: .memory(memory))
     }
 
     /// `mfence`.
