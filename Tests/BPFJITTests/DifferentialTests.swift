@@ -351,9 +351,8 @@ struct ProgramGenerator {
                       Operation.ldxdw.descriptor.template.with(dst: 3, src: 10, off: 504),
                       Operation.exit.descriptor.template]
             let program = try ExecutableProgram(slots: slots, name: "seed \(seed)")
-            let memory = (0..<64).map { UInt8(truncatingIfNeeded: $0 &* 37) }
-            let jit = outcome(of: try JITCompiler().compile(program, mode: .checked), memory: memory)
-            let interpreted = outcome(of: Interpreter(program: program, mode: .checked), memory: memory)
+            let jit = faultOutcome(of: try JITCompiler().compile(program, mode: .checked))
+            let interpreted = faultOutcome(of: Interpreter(program: program, mode: .checked))
             if case .failure = interpreted.result { faults += 1 }
             if !sameOutcome(jit.result, interpreted.result) || jit.memory != interpreted.memory {
                 failures.append("seed \(seed): JIT \(jit.result), interpreter \(interpreted.result)")
@@ -362,6 +361,20 @@ struct ProgramGenerator {
         }
         #expect(failures.isEmpty, "\(failures.joined(separator: "\n"))")
         #expect(faults > 100)
+    }
+
+    /// Runs with r1 at 64 bytes of memory in the middle of three pages owned here, so that
+    /// wild offsets from r1 land in this test's memory, never in an engine's own stack.
+    func faultOutcome(of engine: any ProgramEngine) -> (result: Result<UInt64, ExecutionError>, memory: [UInt8]) {
+        let pages = UnsafeMutableRawBufferPointer.allocate(byteCount: 3 * 4096, alignment: 4096)
+        defer { pages.deallocate() }
+        for k in 0..<pages.count { pages[k] = UInt8(truncatingIfNeeded: k &* 37) }
+        let memory = UnsafeMutableRawBufferPointer(rebasing: pages[4096..<4096 + 64])
+        let result = Result { () throws(ExecutionError) -> UInt64 in
+            try engine.run(arguments: HelperArguments(UInt64(UInt(bitPattern: memory.baseAddress)), 64),
+                           regions: [MemoryRegion(memory, name: "memory")], packet: nil, userInfo: nil).returnValue
+        }
+        return (result, Array(pages))
     }
 }
 
