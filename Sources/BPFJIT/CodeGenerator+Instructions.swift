@@ -161,8 +161,9 @@ extension CodeGenerator {
     /// Division and modulo with Linux's rules: by zero, div gives 0 and mod leaves the
     /// dividend (its low 32 bits zero-extended for ALU32); signed INT_MIN / -1 wraps and
     /// INT_MIN % -1 is 0 (x86 would trap, so -1 takes its own path).
-    mutating func divide(_ instruction: DecodedInstruction, _ d: X86Register, _ s: X86Register, _ width: X86Width) {
+    mutating func divide(_ instruction: DecodedInstruction, _ d: X86Register, _ s: X86Register, _ givenWidth: X86Width) {
         let op = instruction.operation
+        var width = givenWidth
         let isModulo: Bool, isSigned: Bool
         switch op {
         case .div64Imm, .div32Imm, .div64Reg, .div32Reg: (isModulo, isSigned) = (false, false)
@@ -172,6 +173,12 @@ extension CodeGenerator {
         }
         let isImmediate = instruction.descriptor.form == .aluImmediate
         let imm = instruction.immediate
+        // Unsigned 64-bit division of values the verifier proved to fit in 32 bits is a
+        // (faster) 32-bit division with the same result, by zero included.
+        if width == .qword && !isSigned && upperHalfZero & (1 << instruction.destination) != 0
+            && (isImmediate ? imm >= 0 : upperHalfZero & (1 << instruction.source) != 0) {
+            width = .dword
+        }
         if isImmediate {
             let divisor: Int64 = width == .qword ? Int64(imm) : Int64(Int32(imm))
             if divisor == 0 {

@@ -37,6 +37,9 @@ struct CodeGenerator {
     var cold: [(label: Int, stub: ColdStub)] = []
     /// Per slot, where its code starts and ends (for listings).
     var slotRanges: [Range<Int>] = []
+    /// BPF registers (bit per register) whose upper 32 bits are known to be zero here,
+    /// within the current straight-line block (from the verifier's `upperHalfZero` facts).
+    var upperHalfZero: UInt16 = 0
 
     enum ColdStub {
         case trap(RunStatus, pc: Int)
@@ -132,8 +135,10 @@ struct CodeGenerator {
         emitHostEntry()
         var pending = 0
         var ranges = [Range<Int>](repeating: 0..<0, count: slotCount + 1)
+        upperHalfZero = 0
         for instruction in instructions {
             let slot = instruction.index
+            if isTarget[slot] { upperHalfZero = 0 }
             if isTarget[slot] && checked { flushCount(&pending) }
             asm.bind(slotLabels[slot])
             if instruction.descriptor.isWide { asm.bind(slotLabels[slot + 1]) }
@@ -145,6 +150,7 @@ struct CodeGenerator {
             pending += 1
             if checked && Self.endsSegment(instruction.operation) { flushCount(&pending) }
             emit(instruction)
+            trackUpperHalves(after: instruction)
             ranges[slot] = start..<asm.count
         }
         asm.bind(slotLabels[slotCount])
@@ -152,6 +158,32 @@ struct CodeGenerator {
         emitColdStubs()
         emitSharedStubs()
         slotRanges = ranges
+    }
+
+    /// Updates `upperHalfZero` after `instruction` (trusted code with facts only). The
+    /// verifier's fact is used for ALU results; loads and constants are judged by their form.
+    mutating func trackUpperHalves(after instruction: DecodedInstruction) {
+        guard let fact = fact(instruction.index) else { return }
+        let d = UInt16(1) << instruction.destination
+        let s = UInt16(1) << instruction.source
+        switch instruction.descriptor.form {
+        case .aluRegister, .aluImmediate, .unary:
+            if fact.upperHalfZero { upperHalfZero |= d } else { upperHalfZero &= ~d }
+        case .loadImmediate64:
+            let value = program.loadedValue(atSlot: instruction.index) ?? instruction.wideImmediate
+            if value <= UInt64(UInt32.max) { upperHalfZero |= d } else { upperHalfZero &= ~d }
+        case .loadMemory, .loadAcquire:
+            switch instruction.operation {
+            case .ldxb, .ldxh, .ldxw, .loadAcquire8, .loadAcquire16, .loadAcquire32: upperHalfZero |= d
+            default: upperHalfZero &= ~d
+            }
+        case .atomic:
+            upperHalfZero &= ~(s | 1)
+        case .callHelper, .callRegister, .callLocal, .packetAbsolute, .packetIndirect:
+            upperHalfZero &= ~0x3f
+        default:
+            break
+        }
     }
 
     static func endsSegment(_ operation: Operation) -> Bool {
