@@ -304,7 +304,25 @@ struct CodeGenerator {
             case .trap(let status, let pc):
                 trap(status, pc: pc)
             case .memoryFault(let pc, let size, let write, let resume):
-                // The stack test failed: try the regions, else fault with the address in r11.
+                // The stack test failed. The run's first region (table entry 1) inline, then
+                // the whole table, else a fault with the address in r11.
+                let general = localLabel()
+                asm.alu(.cmp, .memory(X86Memory(.r12, Context.regionCount)), immediate: 2, width: .dword)
+                asm.jump(if: .below, label: general)
+                asm.load(.r10, X86Memory(.r12, Context.regionTable), width: .qword)
+                asm.mov(.r9, .r11)
+                asm.alu(.sub, .r9, X86Memory(.r10, 24))
+                asm.jump(if: .below, label: general)
+                if write {
+                    asm.alu(.cmp, .memory(X86Memory(.r10, 40)), immediate: 0)
+                    asm.jump(if: .equal, label: general)
+                }
+                asm.load(.r10, X86Memory(.r10, 32), width: .qword)
+                asm.alu(.sub, .register(.r10), immediate: Int32(size))
+                asm.jump(if: .below, label: general)
+                asm.alu(.cmp, .r9, .r10)
+                asm.jump(if: .belowOrEqual, label: resume)
+                asm.bind(general)
                 asm.mov(.r10, immediate: UInt64(size))
                 asm.mov(.r9, immediate: write ? 1 : 0)
                 asm.call(label: regionCheck)
