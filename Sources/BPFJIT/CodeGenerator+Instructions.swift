@@ -283,8 +283,16 @@ extension CodeGenerator {
         // Five pushes keep rsp at 8 mod 16 in the callee, as everywhere in JIT'd code.
         for register in [X86Register.rbx, .r13, .r14, .r15, .rbp] { asm.push(register) }
         asm.alu(.sub, .register(.rbp), immediate: 512)
-        asm.call(label: zeroFrame)
-        asm.call(label: slotLabels[instruction.target!])
+        // The callee's frame starts zeroed, as in the interpreter: the stub stores xmm0 (cleared
+        // here) over the top `stores` 16-byte lines of the new frame.
+        let target = instruction.target!
+        let used = stackDepth.map { min(512, $0[target] ?? 0) } ?? 512
+        let stores = (used + 15) / 16
+        if stores > 0 {
+            asm.clearXMM0()
+            asm.call(label: zeroFrame[32 - stores])
+        }
+        asm.call(label: slotLabels[target])
         for register in [X86Register.rbp, .r15, .r14, .r13, .rbx] { asm.pop(register) }
     }
 

@@ -30,7 +30,11 @@ struct CodeGenerator {
     var slotLabels: [Int] = []
     var commonExit = 0
     var epilogue = 0
-    var zeroFrame = 0
+    /// `zeroFrame[k]` clears the frame below rbp from byte 16 k up (32: nothing).
+    var zeroFrame: [Int] = []
+    /// Trusted code with facts: stack bytes each function uses (by entry slot), so that a
+    /// call clears only those of the callee's frame (nothing else of it can be read).
+    let stackDepth: [Int: Int]?
     var regionCheck = 0
     var isTarget: [Bool]
     /// Out-of-line code, emitted after the body.
@@ -52,9 +56,10 @@ struct CodeGenerator {
 
     var checked: Bool { mode == .checked }
 
-    init(program: ExecutableProgram, facts: [InstructionFacts]?, mode: ExecutionMode,
+    init(program: ExecutableProgram, facts: [InstructionFacts]?, stackDepth: [Int: Int]? = nil, mode: ExecutionMode,
          siteBase: UnsafeMutablePointer<CallSiteRecord>, helperTrampoline: UInt64) {
         self.program = program
+        self.stackDepth = mode == .trusted ? stackDepth : nil
         self.instructions = program.instructions
         self.facts = facts
         self.mode = mode
@@ -127,7 +132,7 @@ struct CodeGenerator {
             slotLabels = (0...slotCount).map { _ in asm.newLabel() }
             commonExit = asm.newLabel()
             epilogue = asm.newLabel()
-            zeroFrame = asm.newLabel()
+            zeroFrame = (0...32).map { _ in asm.newLabel() }
             regionCheck = asm.newLabel()
         }
         coldLabelCursor = 0
@@ -240,9 +245,11 @@ struct CodeGenerator {
 
     mutating func emitSharedStubs() {
         // Clears the 512-byte frame below rbp (a new bpf-to-bpf frame).
-        asm.bind(zeroFrame)
-        asm.clearXMM0()
-        for k in 0..<32 { asm.storeXMM0(X86Memory(.rbp, Int32(-512 + 16 * k))) }
+        for k in 0..<32 {
+            asm.bind(zeroFrame[k])
+            asm.storeXMM0(X86Memory(.rbp, Int32(-512 + 16 * k)))
+        }
+        asm.bind(zeroFrame[32])
         asm.ret()
 
         // Checked mode: is [r11, r11 + r10) inside a region of the table (writable if r9 != 0)?

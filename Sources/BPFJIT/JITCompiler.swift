@@ -64,7 +64,7 @@ public struct JITCompiler: Sendable {
         if let facts, facts.facts.count != program.slotCount {
             throw .factsMismatch(programSlots: program.slotCount, factSlots: facts.facts.count)
         }
-        let unit = try NativeUnit(program: program, facts: facts?.facts, mode: mode)
+        let unit = try NativeUnit(program: program, facts: facts?.facts, stackDepth: facts?.stackDepth, mode: mode)
         program.attachedCode[NativeUnit.key(mode)] = unit
         return JITProgram(program: program, unit: unit, mode: mode, options: options)
     }
@@ -96,10 +96,11 @@ final class NativeUnit: @unchecked Sendable {
         }
     }
 
-    init(program: ExecutableProgram, facts: [InstructionFacts]?, mode: ExecutionMode) throws(JITError) {
+    init(program: ExecutableProgram, facts: [InstructionFacts]?, stackDepth: [Int: Int]? = nil,
+         mode: ExecutionMode) throws(JITError) {
         let calls = program.instructions.filter { $0.operation == .callHelper || $0.operation == .callRegister }.count
         let sites = UnsafeMutablePointer<CallSiteRecord>.allocate(capacity: max(calls, 1))
-        var generator = CodeGenerator(program: program, facts: facts, mode: mode, siteBase: sites,
+        var generator = CodeGenerator(program: program, facts: facts, stackDepth: stackDepth, mode: mode, siteBase: sites,
                                       helperTrampoline: UInt64(UInt(bitPattern: unsafeBitCast(helperTrampoline, to: UnsafeRawPointer.self))))
         let code: [UInt8]
         do {

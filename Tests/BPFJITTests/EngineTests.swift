@@ -49,6 +49,27 @@ import Testing
         #expect(size(optimised) < size(plain))
     }
 
+    @Test func calleeFramesStartZeroedWithOrWithoutFacts() throws {
+        // f leaves 77 in its frame; g, called next at the same depth, reads that slot
+        // uninitialised (privileged programs may) and must see 0, as in the interpreter.
+        let (program, facts) = try verified("""
+            call local f
+            call local g
+            exit
+            f:
+            stdw [%r10-8], 77
+            stdw [%r10-256], 77
+            mov %r0, 0
+            exit
+            g:
+            ldxdw %r0, [%r10-8]
+            exit
+            """)
+        #expect(try JITCompiler().compile(program, facts: facts, mode: .trusted).run().returnValue == 0)
+        #expect(try JITCompiler().compile(program, mode: .trusted).run().returnValue == 0)
+        #expect(try Interpreter(program: program, mode: .trusted).run().returnValue == 0)
+    }
+
     @Test func factsMustDescribeTheProgram() throws {
         let (_, facts) = try verified("mov %r0, 0\nexit")
         let other = try executable("mov %r0, 0\nmov %r0, 1\nexit")
