@@ -85,19 +85,21 @@ final class RunState: CallbackRunner {
     let stackTop: UInt64
     static let stackBytes = Registers.stackSize * Registers.maxCallDepth
 
-    var context: HelperCallContext?
-    var regions: [MemoryRegion] = []
-    var userInfo: AnyObject?
-    var helperFailure: (name: String, error: HelperError)?
-    var tailCalled: [NativeUnit] = []
-    var tailPrograms: [ExecutableProgram] = []
+    // A run state serves one run at a time (JITProgram hands it to one thread), so the
+    // dynamic exclusivity checks of these properties are left out.
+    @exclusivity(unchecked) var context: HelperCallContext?
+    @exclusivity(unchecked) var regions: [MemoryRegion] = []
+    @exclusivity(unchecked) var userInfo: AnyObject?
+    @exclusivity(unchecked) var helperFailure: (name: String, error: HelperError)?
+    @exclusivity(unchecked) var tailCalled: [NativeUnit] = []
+    @exclusivity(unchecked) var tailPrograms: [ExecutableProgram] = []
     /// The program the current run started in.
-    var rootProgram: ExecutableProgram?
+    @exclusivity(unchecked) var rootProgram: ExecutableProgram?
     /// Checked mode: (start, length, writable) triples; entry 0 is the stack a helper was last given.
-    var regionTable: UnsafeMutablePointer<UInt64>
-    var regionCapacity = 8
-    var regionCount = 0
-    var syncedGrants = 0
+    @exclusivity(unchecked) var regionTable: UnsafeMutablePointer<UInt64>
+    @exclusivity(unchecked) var regionCapacity = 8
+    @exclusivity(unchecked) var regionCount = 0
+    @exclusivity(unchecked) var syncedGrants = 0
 
     init(mode: ExecutionMode, options: JITOptions) {
         self.mode = mode
@@ -155,13 +157,16 @@ final class RunState: CallbackRunner {
             .initializeMemory(as: UInt8.self, repeating: 0, count: Registers.stackSize)
         let r0 = unit.entry(block)
         defer {
-            context?.callbackRunner = nil
-            context = nil
+            if let context {
+                context.callbackRunner = nil
+                self.context = nil
+            }
             self.regions = []
             self.userInfo = nil
-            tailCalled.removeAll(keepingCapacity: true)
-            tailPrograms.removeAll(keepingCapacity: true)
-            helperFailure = nil
+            if !tailCalled.isEmpty {
+                tailCalled.removeAll(keepingCapacity: true)
+                tailPrograms.removeAll(keepingCapacity: true)
+            }
             rootProgram = nil
         }
         let status = RunStatus(rawValue: get(Context.status)) ?? .fellOffEnd
