@@ -239,7 +239,7 @@ extension CodeGenerator {
                                   _ width: X86Width) {
         let target = instruction.target!
         if let fact = fact(instruction.index), let taken = fact.alwaysTaken {
-            if taken { jump(if: nil, to: target) }
+            if taken && target != instruction.index + 1 { jump(if: nil, to: target) }
             return
         }
         let isImmediate = instruction.descriptor.form == .conditionalImmediate

@@ -65,7 +65,10 @@ public struct JITCompiler: Sendable {
             throw .factsMismatch(programSlots: program.slotCount, factSlots: facts.facts.count)
         }
         let unit = try NativeUnit(program: program, facts: facts?.facts, stackDepth: facts?.stackDepth, mode: mode)
-        program.attachedCode[NativeUnit.key(mode)] = unit
+        // Code made with facts replaces code made without; never the other way round.
+        if facts != nil || program.attachedCode[NativeUnit.key(mode)] == nil {
+            program.attachedCode[NativeUnit.key(mode)] = unit
+        }
         return JITProgram(program: program, unit: unit, mode: mode, options: options)
     }
 }
