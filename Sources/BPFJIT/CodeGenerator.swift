@@ -244,13 +244,16 @@ struct CodeGenerator {
     }
 
     mutating func emitSharedStubs() {
-        // Clears the 512-byte frame below rbp (a new bpf-to-bpf frame).
-        for k in 0..<32 {
-            asm.bind(zeroFrame[k])
-            asm.storeXMM0(X86Memory(.rbp, Int32(-512 + 16 * k)))
+        // Clears the 512-byte frame below rbp (a new bpf-to-bpf frame), from line k up.
+        if instructions.contains(where: { $0.operation == .callLocal }) {
+            for k in 0..<32 {
+                asm.bind(zeroFrame[k])
+                asm.storeXMM0(X86Memory(.rbp, Int32(-512 + 16 * k)))
+            }
+            asm.bind(zeroFrame[32])
+            asm.ret()
         }
-        asm.bind(zeroFrame[32])
-        asm.ret()
+        guard checked else { return }
 
         // Checked mode: is [r11, r11 + r10) inside a region of the table (writable if r9 != 0)?
         // Returns r10 = 0 when it is; preserves everything else but the flags.
