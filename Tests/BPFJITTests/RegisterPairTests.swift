@@ -42,6 +42,32 @@ import Testing
         #expect(failures.isEmpty, "\(failures.prefix(5).joined(separator: "\n\n"))")
     }
 
+    static let jumps = ["jeq", "jne", "jgt", "jge", "jlt", "jle", "jsgt", "jsge", "jslt", "jsle", "jset"]
+
+    @Test(arguments: ["", "32"])
+    func everyConditionalJumpWithEveryRegisterPair(width: String) throws {
+        var failures: [String] = []
+        var counter = 0
+        for mnemonic in Self.jumps {
+            for dst in 0...9 {
+                for src in 0...10 {
+                    counter += 1
+                    let a = Self.values[counter % Self.values.count]
+                    let b = Self.values[(counter * 5 + 1) % Self.values.count]
+                    let operand = src == 10
+                        ? "\(Int32(truncatingIfNeeded: b))"
+                        : "%r\(src)"
+                    var lines: [String] = []
+                    if src < 10 { lines.append("lddw %r\(src), \(b)") }
+                    lines.append("lddw %r\(dst), \(a)")
+                    lines += ["\(mnemonic)\(width) %r\(dst), \(operand), +2", "mov %r0, 1", "exit", "mov %r0, 2", "exit"]
+                    if let failure = try compare(lines.joined(separator: "\n")) { failures.append(failure) }
+                }
+            }
+        }
+        #expect(failures.isEmpty, "\(failures.prefix(5).joined(separator: "\n\n"))")
+    }
+
     /// Folds r0-r9 into r0 through the stack.
     static let fold = (0...9).map { "stxdw [%r10-\(8 * ($0 + 1))], %r\($0)" }.joined(separator: "\n")
         + "\nmov %r0, 0\n"
@@ -55,7 +81,7 @@ import Testing
             let native = outcome(of: try JITCompiler().compile(program, mode: mode)).result
             let interpreted = outcome(of: Interpreter(program: program, mode: mode)).result
             if !sameOutcome(native, interpreted) {
-                return "\(mode): JIT \(native), interpreter \(interpreted)\n" + source.split(separator: "\n")[10...12].joined(separator: "\n")
+                return "\(mode): JIT \(native), interpreter \(interpreted)\n" + source
             }
         }
         return nil
