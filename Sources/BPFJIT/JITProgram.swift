@@ -71,8 +71,7 @@ let helperTrampoline: @convention(c) (UInt64, UInt64, UInt64, UInt64, UInt64, Un
     // running RunState (unretained; the run keeps it alive).
     let block = block.unsafelyUnwrapped
     let state = Unmanaged<RunState>.fromOpaque(block.load(fromByteOffset: Int(Context.runState), as: UnsafeRawPointer.self))
-        .takeUnretainedValue()
-    return state.callHelper(HelperArguments(r1, r2, r3, r4, r5))
+    return state._withUnsafeGuaranteedRef { $0.callHelper(HelperArguments(r1, r2, r3, r4, r5)) }
 }
 
 /// The memory and bookkeeping of one run: the context block, the BPF stack (8 frames of
@@ -87,7 +86,11 @@ final class RunState: CallbackRunner {
 
     // A run state serves one run at a time (JITProgram hands it to one thread), so the
     // dynamic exclusivity checks of these properties are left out.
-    @exclusivity(unchecked) var context: HelperCallContext?
+    @exclusivity(unchecked) var context: HelperCallContext? {
+        didSet { if context == nil { contextReference = nil } }
+    }
+    /// `context`, unretained, for the helper call path.
+    @exclusivity(unchecked) var contextReference: Unmanaged<HelperCallContext>?
     @exclusivity(unchecked) var regions: [MemoryRegion] = []
     @exclusivity(unchecked) var userInfo: AnyObject?
     @exclusivity(unchecked) var helperFailure: (name: String, error: HelperError)?
@@ -229,42 +232,57 @@ final class RunState: CallbackRunner {
         return (record, unit)
     }
 
+    @discardableResult
     func makeContext() -> HelperCallContext {
         let made = HelperCallContext.forEngine(mode: mode, regions: regions, userInfo: userInfo)
         made.callbackRunner = self
         context = made
+        contextReference = Unmanaged.passUnretained(made)
         return made
     }
 
     func callHelper(_ arguments: HelperArguments) -> UInt64 {
-        let (site, unit) = currentSite()
-        let helper: Helper
-        if site.helperIndex >= 0 {
-            helper = unit.helpers[site.helperIndex]
+        // Unsafe: JIT'd code stores the address of its call site record (owned by a unit
+        // that is running, hence alive) before calling the trampoline.
+        let record = UnsafePointer<CallSiteRecord>(bitPattern: UInt(get(Context.callSite))).unsafelyUnwrapped
+        let slot = record.pointee.slot
+        let index = record.pointee.helperIndex
+        let unit = Unmanaged<NativeUnit>.fromOpaque(record.pointee.unit.unsafelyUnwrapped)
+        if contextReference == nil { makeContext() }
+        // The run holds the context (`context`) and the code being run holds its unit, so
+        // neither needs retaining here, on the path every helper call takes.
+        let outcome = contextReference.unsafelyUnwrapped._withUnsafeGuaranteedRef { context in
+            unit._withUnsafeGuaranteedRef { unit in
+                callHelper(unit: unit, index: index, slot: slot, arguments: arguments, context: context)
+            }
+        }
+        return outcome
+    }
+
+    private func callHelper(unit: NativeUnit, index: Int, slot: Int, arguments: HelperArguments,
+                            context: HelperCallContext) -> UInt64 {
+        setCallerStack(low: get(Context.callerFramePointer) &- UInt64(Registers.stackSize), context: context)
+        let r0: UInt64
+        if index >= 0 {
+            do {
+                r0 = try unit.helpers[index].body(arguments, context)
+            } catch {
+                return helperFailed(error, name: unit.helpers[index].name, slot: slot)
+            }
         } else {
             let id = get(Context.helperID)
-            guard let id32 = Int32(exactly: id), let found = unit.registry[id32] else {
+            guard let id32 = Int32(exactly: id), let helper = unit.registry[id32] else {
                 set(Context.trapAddress, id)
-                trap(.unknownHelper, pc: site.slot)
+                trap(.unknownHelper, pc: slot)
                 return 0
             }
-            helper = found
+            do {
+                r0 = try helper.body(arguments, context)
+            } catch {
+                return helperFailed(error, name: helper.name, slot: slot)
+            }
         }
-        let context = self.context ?? makeContext()
-        let callerFramePointer = get(Context.callerFramePointer)
-        setCallerStack(low: callerFramePointer &- UInt64(Registers.stackSize), context: context)
-        let r0: UInt64
-        do {
-            r0 = try helper.body(arguments, context)
-        } catch .exitProgram(let value) {
-            set(Context.status, RunStatus.exitRequested.rawValue)
-            return value
-        } catch {
-            helperFailure = (helper.name, error)
-            trap(.helperFault, pc: site.slot)
-            return 0
-        }
-        if let next = context.takeTailCallRequest() {
+        if context.hasTailCallRequest, let next = context.takeTailCallRequest() {
             do {
                 let target = try NativeUnit.unit(for: next, mode: mode)
                 tailCalled.append(target)
@@ -277,13 +295,25 @@ final class RunState: CallbackRunner {
                 set(Context.tailCallTarget, target.address(ofSlot: 0))
                 set(Context.status, RunStatus.tailCall.rawValue)
             } catch {
-                helperFailure = (helper.name, .fault("the tail-called program \(next.name) cannot be compiled: \(error)"))
-                trap(.helperFault, pc: site.slot)
-                return 0
+                let name = index >= 0 ? unit.helpers[index].name : "helper"
+                return helperFailed(.fault("the tail-called program \(next.name) cannot be compiled: \(error)"),
+                                    name: name, slot: slot)
             }
         }
-        if mode == .checked { syncGrants(context) }
+        if mode == .checked && context.grantedAccessCount != syncedGrants { syncGrants(context) }
         return r0
+    }
+
+    /// A helper threw: an early exit (r0 given) or a fault the host will report.
+    @inline(never)
+    private func helperFailed(_ error: HelperError, name: String, slot: Int) -> UInt64 {
+        if case .exitProgram(let value) = error {
+            set(Context.status, RunStatus.exitRequested.rawValue)
+            return value
+        }
+        helperFailure = (name, error)
+        trap(.helperFault, pc: slot)
+        return 0
     }
 
     func setCallerStack(low: UInt64, context: HelperCallContext) {

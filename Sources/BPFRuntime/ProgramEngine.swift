@@ -52,6 +52,12 @@ extension HelperCallContext {
     /// Regions helpers granted during this run (``grantAccess(to:)``), in order.
     public var grantedAccess: [MemoryRegion] { grantedRegions }
 
+    /// True when a helper asked for a tail call that nobody took yet.
+    public var hasTailCallRequest: Bool { pendingTailCall != nil }
+
+    /// How many regions helpers granted so far (``grantedAccess``'s count, without copying it).
+    public var grantedAccessCount: Int { grantedRegions.count }
+
     /// Takes the program a helper asked to tail-call into (``requestTailCall(to:)``), if any.
     public func takeTailCallRequest() -> ExecutableProgram? {
         defer { pendingTailCall = nil }
