@@ -106,6 +106,27 @@ import Testing
         #expect(unknown == .unknownHelper(pc: 1, instruction: "call %r3", id: 99))
     }
 
+    @Test(arguments: ExecutionMode.allCases)
+    func helpersSeeTheRunsUserInfoAndWriteItsTrace(mode: ExecutionMode) throws {
+        final class Packet { let length: UInt64 = 60 }
+        let helpers = HelperRegistry([
+            Helper(id: 0x10005, name: "trace") { arguments, context throws(HelperError) in
+                context.emitTrace("r1=\(arguments.r1)")
+                return (context.userInfo as? Packet)?.length ?? 0
+            },
+        ])
+        let program = try executable("mov %r1, 7\ncall 65541\nmov %r6, %r0\nmov %r1, 8\ncall 65541\nadd %r0, %r6\nexit",
+                                     helpers: helpers)
+        let jit = try JITCompiler().compile(program, mode: mode)
+        let result = try jit.run(arguments: HelperArguments(), regions: [], packet: nil, userInfo: Packet())
+        #expect(result.returnValue == 120)
+        #expect(result.trace == ["r1=7", "r1=8"])
+        // The next run starts with an empty trace and no user info.
+        let again = try jit.run()
+        #expect(again.returnValue == 0)
+        #expect(again.trace == ["r1=7", "r1=8"])
+    }
+
     @Test func helperPointerArgumentsAreCheckedInCheckedMode() throws {
         let helpers = HelperRegistry([
             Helper(id: 0x10003, name: "first_byte") { arguments, context throws(HelperError) in
