@@ -123,6 +123,7 @@ final class RunState: CallbackRunner {
         regionTable.deallocate()
     }
 
+    // Unsafe: every offset is a `Context` field, inside the block's first `Context.size` bytes.
     @inline(__always) func set(_ offset: Int32, _ value: UInt64) {
         block.storeBytes(of: value, toByteOffset: Int(offset), as: UInt64.self)
     }
