@@ -48,7 +48,7 @@ extension CodeGenerator {
         case .movsx8To32: asm.extend(d, s, from: .byte, signed: true, to: .dword)
         case .movsx16To32: asm.extend(d, s, from: .word, signed: true, to: .dword)
         case .le16: asm.extend(d, d, from: .word, signed: false, to: .dword)
-        case .le32: asm.mov(d, d, width: .dword)
+        case .le32: zeroExtend(d)
         case .le64: break
         case .be16, .bswap16:
             asm.instruction(0xC1, width: .word, reg: X86Encoder.Shift.ror.rawValue, regIsRegister: false, rm: .register(d))
@@ -120,9 +120,16 @@ extension CodeGenerator {
 
     // MARK: ALU helpers
 
+    /// Clears the upper half of `d` (`mov r32, r32`), unless the verifier proved it is
+    /// already zero here (trusted code with facts).
+    mutating func zeroExtend(_ d: X86Register) {
+        if let number = registerMap.firstIndex(of: d), upperHalfZero & (1 << number) != 0 { return }
+        asm.mov(d, d, width: .dword)
+    }
+
     mutating func aluImmediate(_ op: X86Encoder.ALU, _ d: X86Register, _ imm: Int32, _ width: X86Width) {
         if imm == 0 && (op == .add || op == .sub || op == .or || op == .xor) {
-            if width == .dword { asm.mov(d, d, width: .dword) }
+            if width == .dword { zeroExtend(d) }
             return
         }
         if op == .and && imm == -1 && width == .qword { return }
@@ -132,7 +139,7 @@ extension CodeGenerator {
     mutating func shiftImmediate(_ op: X86Encoder.Shift, _ d: X86Register, _ imm: Int32, _ width: X86Width) {
         let count = UInt8(truncatingIfNeeded: imm) & (width == .qword ? 63 : 31)
         if count == 0 {
-            if width == .dword { asm.mov(d, d, width: .dword) }
+            if width == .dword { zeroExtend(d) }
             return
         }
         asm.shift(op, d, by: count, width: width)
@@ -155,7 +162,7 @@ extension CodeGenerator {
         }
         // A 32-bit shift by a count that masks to 0 leaves the register as it was:
         // zero-extend explicitly.
-        if width == .dword { asm.mov(d, d, width: .dword) }
+        if width == .dword { zeroExtend(d) }
     }
 
     /// Division and modulo with Linux's rules: by zero, div gives 0 and mod leaves the
@@ -182,7 +189,7 @@ extension CodeGenerator {
         if isImmediate {
             let divisor: Int64 = width == .qword ? Int64(imm) : Int64(Int32(imm))
             if divisor == 0 {
-                if !isModulo { asm.mov(d, immediate: 0) } else if width == .dword { asm.mov(d, d, width: .dword) }
+                if !isModulo { asm.mov(d, immediate: 0) } else if width == .dword { zeroExtend(d) }
                 return
             }
             if isSigned && divisor == -1 {
@@ -190,7 +197,7 @@ extension CodeGenerator {
                 return
             }
             if !isSigned && !isModulo && divisor == 1 {
-                if width == .dword { asm.mov(d, d, width: .dword) }
+                if width == .dword { zeroExtend(d) }
                 return
             }
         }
@@ -223,7 +230,7 @@ extension CodeGenerator {
         }
         asm.bind(zero)
         if checkZero {
-            if !isModulo { asm.mov(d, immediate: 0) } else if width == .dword { asm.mov(d, d, width: .dword) }
+            if !isModulo { asm.mov(d, immediate: 0) } else if width == .dword { zeroExtend(d) }
             if isSigned && !isImmediate { asm.jump(label: done) }
         }
         asm.bind(minusOne)

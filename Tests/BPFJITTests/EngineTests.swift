@@ -70,6 +70,25 @@ import Testing
         #expect(try Interpreter(program: program, mode: .trusted).run().returnValue == 0)
     }
 
+    @Test func provenZeroUpperHalvesNeedNoZeroExtension() throws {
+        let (program, facts) = try verified("""
+            ldxw %r0, [%r1+0]
+            le32 %r0
+            rsh %r0, 3
+            le32 %r0
+            exit
+            """)
+        let optimised = try JITCompiler().compile(program, facts: facts, mode: .trusted)
+        let plain = try JITCompiler().compile(program, mode: .trusted)
+        let ranges = Dictionary(uniqueKeysWithValues: optimised.instructionCode.map { ($0.slot, $0.code) })
+        let plainRanges = Dictionary(uniqueKeysWithValues: plain.instructionCode.map { ($0.slot, $0.code) })
+        #expect(ranges[1]!.isEmpty && ranges[3]!.isEmpty)
+        #expect(!plainRanges[1]!.isEmpty && !plainRanges[3]!.isEmpty)
+        var word: UInt32 = 0xdead_beef
+        let result = try withUnsafeMutableBytes(of: &word) { try optimised.run(memory: $0) }
+        #expect(result.returnValue == 0xdead_beef >> 3)
+    }
+
     @Test func factsMustDescribeTheProgram() throws {
         let (_, facts) = try verified("mov %r0, 0\nexit")
         let other = try executable("mov %r0, 0\nmov %r0, 1\nexit")
