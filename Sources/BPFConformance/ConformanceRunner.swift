@@ -20,14 +20,21 @@ public struct ProgramLoadFailure: Error, Sendable, CustomStringConvertible {
     public var description: String
 }
 
-/// Runs conformance tests through the interpreter in a given mode.
+/// Runs conformance tests through an engine (the interpreter unless told otherwise) in a given mode.
 public struct ConformanceRunner: Sendable {
+    /// Makes the engine that runs a test's program (mode and instruction budget given);
+    /// a thrown error counts as the program being refused.
+    public typealias EngineFactory = @Sendable (ExecutableProgram, ExecutionMode, UInt64) throws -> any ProgramEngine
+
     public var mode: ExecutionMode
     public var instructionBudget: UInt64
+    /// nil: the interpreter.
+    public var makeEngine: EngineFactory?
 
-    public init(mode: ExecutionMode = .checked, instructionBudget: UInt64 = 10_000_000) {
+    public init(mode: ExecutionMode = .checked, instructionBudget: UInt64 = 10_000_000, engine: EngineFactory? = nil) {
         self.mode = mode
         self.instructionBudget = instructionBudget
+        self.makeEngine = engine
     }
 
     /// The helpers the conformance suite's programs call. The suite follows uBPF's
@@ -72,10 +79,20 @@ public struct ConformanceRunner: Sendable {
             if test.expectedError != nil { return ConformanceOutcome(name: test.name, status: .passed) }
             return ConformanceOutcome(name: test.name, status: .failed("refused: \(error.description)"))
         }
-        let interpreter = Interpreter(program: program, mode: mode, instructionBudget: instructionBudget)
+        let engine: any ProgramEngine
+        if let makeEngine {
+            do {
+                engine = try makeEngine(program, mode, instructionBudget)
+            } catch {
+                if test.expectedError != nil { return ConformanceOutcome(name: test.name, status: .passed) }
+                return ConformanceOutcome(name: test.name, status: .failed("refused: \(error)"))
+            }
+        } else {
+            engine = Interpreter(program: program, mode: mode, instructionBudget: instructionBudget)
+        }
         var memory = test.memory
         let result = memory.withUnsafeMutableBytes { buffer in
-            Result { () throws(ExecutionError) -> ExecutionResult in try interpreter.run(memory: buffer) }
+            Result { () throws(ExecutionError) -> ExecutionResult in try engine.run(memory: buffer) }
         }
         switch (result, test.expectedError, test.expectedResult) {
         case (.failure, .some, _):

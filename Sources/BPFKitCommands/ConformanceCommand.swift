@@ -16,6 +16,12 @@ struct ConformanceCommand: ParsableCommand {
     @Flag(name: .shortAndLong, help: "Also list the tests that pass.")
     var verbose = false
 
+    @Option(help: "The engine that runs the programs: interpreter or jit.")
+    var engine: ConformanceEngine = .interpreter
+
+    @Option(help: "checked (every access tested) or trusted.")
+    var mode: ConformanceMode = .checked
+
     func run() throws {
         let files: [String]
         do {
@@ -24,7 +30,13 @@ struct ConformanceCommand: ParsableCommand {
             FileHandle.standardError.write(Data("error: \(error.description)\n".utf8))
             throw ExitCode(2)
         }
-        let runner = ConformanceRunner(mode: .checked)
+        let runner = switch engine {
+        case .interpreter: ConformanceRunner(mode: mode.executionMode)
+        case .jit:
+            ConformanceRunner(mode: mode.executionMode) { program, mode, budget in
+                try JITCompiler(JITOptions(instructionBudget: budget)).compile(program, mode: mode)
+            }
+        }
         var passed = 0, failed = 0, skipped = 0
         for file in files {
             let outcome = runner.run(file: file)
@@ -43,4 +55,15 @@ struct ConformanceCommand: ParsableCommand {
         print("\(passed) passed, \(failed) failed" + (skipped > 0 ? ", \(skipped) skipped" : ""))
         if failed > 0 { throw ExitCode(1) }
     }
+}
+
+/// The engines `bpfkit conformance --engine` can run programs on.
+enum ConformanceEngine: String, ExpressibleByArgument, CaseIterable {
+    case interpreter, jit
+}
+
+/// `--mode` of `bpfkit conformance`.
+enum ConformanceMode: String, ExpressibleByArgument, CaseIterable {
+    case checked, trusted
+    var executionMode: ExecutionMode { self == .checked ? .checked : .trusted }
 }

@@ -80,6 +80,8 @@ public final class ExecutableProgram: @unchecked Sendable {
     let boundHelpers: [Helper]
     /// Index into `instructions` for each slot (-1 for the second slot of an `lddw`).
     private let instructionIndexOfSlot: [Int]
+    /// Native code engines made from this program (the JIT's machine code), so tail calls find it.
+    public let attachedCode = AttachedCode()
 
     /// Prepares `instructions`. `resolve` supplies the 64-bit value of `lddw`
     /// pseudo references (maps, map values, BTF ids); without it they are refused.

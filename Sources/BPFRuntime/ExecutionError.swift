@@ -46,4 +46,10 @@ public struct ExecutionResult: Sendable, Equatable {
     public var instructionsExecuted: UInt64
     /// Lines written by trace helpers.
     public var trace: [String]
+
+    public init(returnValue: UInt64, instructionsExecuted: UInt64, trace: [String]) {
+        self.returnValue = returnValue
+        self.instructionsExecuted = instructionsExecuted
+        self.trace = trace
+    }
 }

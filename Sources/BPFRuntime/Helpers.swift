@@ -78,6 +78,8 @@ public final class HelperCallContext {
     /// The interpreter running the program, and the calling frame's depth and
     /// program, while a helper runs (for ``callFunction(atSlot:arguments:)``).
     unowned(unsafe) var interpreter: Interpreter?
+    /// Another engine's callback runner (``callbackRunner``); used instead of the interpreter when set.
+    var externalCallbackRunner: (any CallbackRunner)?
     var callerDepth = 0
     var callerProgram: Unmanaged<ExecutableProgram>?
 
@@ -127,6 +129,9 @@ public final class HelperCallContext {
     /// nested frame of the same run, with `arguments` in r1-r5; returns its r0.
     /// Faults in the callback become a helper fault naming the callback.
     public func callFunction(atSlot slot: Int, arguments: HelperArguments) throws(HelperError) -> UInt64 {
+        if let externalCallbackRunner {
+            return try externalCallbackRunner.callFunction(atSlot: slot, arguments: arguments, context: self)
+        }
         guard let interpreter, let program = callerProgram?.takeUnretainedValue() else {
             throw .fault("callbacks can only be called while a helper runs")
         }
