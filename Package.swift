@@ -11,7 +11,7 @@ import PackageDescription
 //   BPFObject           ELF/BTF -> ObjectSpec, described not loaded (ISA; MapType from BPFMaps)
 //   BPFABI              Linux's eBPF ABI as data: helper prototypes, program types' contexts, C headers
 //   BPFVerifier         proves programs safe as Linux's verifier does, and explains refusals
-//   BPFLoader           ObjectSpec -> running collection: maps, relocations, helpers, contexts, tail calls
+//   BPFLoader           ObjectSpec -> running collection: maps, relocations, helpers, contexts, tail calls, engines
 //   BPFJIT              verified programs -> x86-64 machine code (ISA, runtime, verifier facts)
 //   BPFCapture          packet sources: pcap files (and live interfaces)
 //   BPFToolchain        clang: C -> BPF objects (with BPFKit's headers) and native shared libraries
@@ -39,7 +39,7 @@ let package = Package(
         .target(name: "BPFObject", dependencies: ["BPFInstructionSet", "BPFMaps"]),
         .target(name: "BPFABI", dependencies: ["BPFInstructionSet", "BPFObject"]),
         .target(name: "BPFVerifier", dependencies: ["BPFInstructionSet", "BPFObject", "BPFABI", "BPFMaps"]),
-        .target(name: "BPFLoader", dependencies: ["BPFInstructionSet", "BPFObject", "BPFMaps", "BPFRuntime", "BPFABI", "BPFVerifier"]),
+        .target(name: "BPFLoader", dependencies: ["BPFInstructionSet", "BPFObject", "BPFMaps", "BPFRuntime", "BPFABI", "BPFVerifier", "BPFJIT"]),
         .target(name: "BPFJIT", dependencies: ["BPFInstructionSet", "BPFRuntime", "BPFVerifier"]),
         .target(name: "BPFCapture"),
         .target(name: "BPFToolchain", dependencies: ["BPFABI"]),

@@ -390,6 +390,8 @@ final class RunState: CallbackRunner {
         // Unsafe: callerDepth + 1 < maxCallDepth, so the new frame lies inside the stack.
         UnsafeMutableRawPointer(bitPattern: UInt(frameTop - UInt64(Registers.stackSize))).unsafelyUnwrapped
             .initializeMemory(as: UInt8.self, repeating: 0, count: Registers.stackSize)
+        // The helper may have granted memory (for_each_map_elem's key) the callback reads.
+        if mode == .checked && context.grantedAccessCount != syncedGrants { syncGrants(context) }
         let r0 = unit.entry(block)
         let status = RunStatus(rawValue: get(Context.status)) ?? .fellOffEnd
         set(Context.status, 0)

@@ -1,13 +1,17 @@
+import ArgumentParser
 import BPFKit
 
 extension LoadOptions {
     /// The options `bpfkit run` loads with: every program verified (the privileged
     /// profile) and run trusted; `--no-verify` loads without verifying and runs checked.
-    static func forCommand(verifies: Bool, readOnlyData: [String: [UInt8]],
+    static func forCommand(verifies: Bool, engine: EngineChoice = .automatic, readOnlyData: [String: [UInt8]],
                            mapInitialEntries: [String: [(key: [UInt8], value: [UInt8])]]) -> LoadOptions {
-        LoadOptions(mode: .trusted, verifies: verifies, readOnlyData: readOnlyData, mapInitialEntries: mapInitialEntries)
+        LoadOptions(mode: .trusted, verifies: verifies, readOnlyData: readOnlyData, mapInitialEntries: mapInitialEntries,
+                    engine: engine)
     }
 }
+
+extension EngineChoice: ExpressibleByArgument {}
 
 /// A verifier refusal met while loading: the one-line message and the full explanation.
 struct RefusalReport {

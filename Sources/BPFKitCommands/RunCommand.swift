@@ -64,6 +64,9 @@ struct RunCommand: ParsableCommand {
     @Option(name: .customShort("I"), help: "Include directory for compiling C (repeatable).")
     var includeDirectories: [String] = []
 
+    @Option(help: "The engine: automatic (the JIT for verified programs on x86-64, else the interpreter), interpreter or jit.")
+    var engine: EngineChoice = .automatic
+
     @Flag(name: .customLong("no-verify"), help: "Do not verify; run in checked mode (every memory access checked).")
     var noVerify = false
 
@@ -119,9 +122,21 @@ struct RunCommand: ParsableCommand {
             throw ExitCode(2)
         }
 
-        let interpreter = Interpreter(program: program, mode: .checked, instructionBudget: budget)
+        // Bare programs are not verified: checked mode, on the interpreter unless --engine jit.
+        let runner: any ProgramEngine
+        if engine == .jit {
+            do throws(JITError) {
+                runner = try JITCompiler(JITOptions(instructionBudget: budget)).compile(program, mode: .checked)
+            } catch {
+                report(.object([("accepted", .bool(false)), ("error", .string("\(file): \(error)"))]),
+                       plain: "error: \(file): \(error)")
+                throw ExitCode(2)
+            }
+        } else {
+            runner = Interpreter(program: program, mode: .checked, instructionBudget: budget)
+        }
         let result = memory.withUnsafeMutableBytes { buffer in
-            Result { () throws(ExecutionError) -> ExecutionResult in try interpreter.run(memory: buffer) }
+            Result { () throws(ExecutionError) -> ExecutionResult in try runner.run(memory: buffer) }
         }
         switch result {
         case .success(let outcome):
@@ -267,7 +282,9 @@ struct RunCommand: ParsableCommand {
             } else {
                 members.append(("r0", .null))
             }
-            members.append(("instructionsExecuted", .unsigned(outcomes.reduce(0) { $0 + $1.instructionsExecuted })))
+            // The trusted JIT counts nothing (as Linux's JIT): null rather than a false 0.
+            let counts = !(entry.engine == .jit && entry.mode == .trusted)
+            members.append(("instructionsExecuted", counts ? .unsigned(outcomes.reduce(0) { $0 + $1.instructionsExecuted }) : .null))
             members.append(("results", .array(outcomes.map { outcome in
                 var result: [(String, JSON)] = [("retval", .unsigned(UInt64(UInt32(truncatingIfNeeded: outcome.returnValue)))),
                                                 ("action", action(outcome.returnValue, entry.type).map(JSON.string) ?? .null)]
@@ -342,7 +359,7 @@ struct RunCommand: ParsableCommand {
                 }
             }
         }
-        return LoadOptions.forCommand(verifies: !noVerify, readOnlyData: readOnly, mapInitialEntries: entries)
+        return LoadOptions.forCommand(verifies: !noVerify, engine: engine, readOnlyData: readOnly, mapInitialEntries: entries)
     }
 
     private func handleLoadError(_ error: CollectionLoadError, input: ObjectInput) throws -> Never {

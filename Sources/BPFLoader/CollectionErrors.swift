@@ -1,3 +1,4 @@
+import BPFJIT
 import BPFMaps
 import BPFObject
 import BPFRuntime
@@ -34,6 +35,10 @@ public enum CollectionLoadError: Error, Equatable, Sendable, CustomStringConvert
     case programRefused(program: String, result: VerificationResult)
     /// ``LoadOptions/programNames`` names a program the object does not define.
     case unknownProgram(name: String)
+    /// The JIT could not compile the program.
+    case compilationFailed(program: String, error: JITError)
+    /// The chosen engine does not exist on this machine (the JIT outside x86-64).
+    case engineUnavailable(program: String, engine: EngineChoice)
 
     public var description: String {
         switch self {
@@ -58,6 +63,10 @@ public enum CollectionLoadError: Error, Equatable, Sendable, CustomStringConvert
             "program \(program): \(type.name) programs cannot be run by BPFKit yet"
         case .programRefused(let program, let result):
             "\(program): \(result.summary)"
+        case .compilationFailed(let program, let error):
+            "program \(program): the JIT could not compile it: \(error)"
+        case .engineUnavailable(let program, let engine):
+            "program \(program): the \(engine.rawValue) engine is not available on this machine"
         case .unknownProgram(let name): "programNames: the object has no program named \(name)"
         }
     }
@@ -86,6 +95,8 @@ extension CollectionLoadError {
         case let (.unsupportedProgramType(a1, b1), .unsupportedProgramType(a2, b2)): a1 == a2 && b1 == b2
         case let (.programRefused(a1, b1), .programRefused(a2, b2)): a1 == a2 && b1.summary == b2.summary
         case let (.unknownProgram(a1), .unknownProgram(a2)): a1 == a2
+        case let (.compilationFailed(a1, b1), .compilationFailed(a2, b2)): a1 == a2 && b1 == b2
+        case let (.engineUnavailable(a1, b1), .engineUnavailable(a2, b2)): a1 == a2 && b1 == b2
         default: false
         }
     }

@@ -45,16 +45,15 @@ extension LoadedObject {
 
     private func execute(_ program: LoadedProgram, argument: UInt64, regions: [MemoryRegion],
                          legacyPacket: UnsafeRawBufferPointer?, userInfo: AnyObject?) throws(CollectionRunError) -> ExecutionResult {
-        try execute(program, on: Interpreter(program: program.executable, mode: program.mode,
-                                             instructionBudget: options.instructionBudget),
+        try execute(program, on: program.makeEngine(instructionBudget: options.instructionBudget),
                     argument: argument, regions: regions, legacyPacket: legacyPacket, userInfo: userInfo)
     }
 
-    func execute(_ program: LoadedProgram, on interpreter: Interpreter, argument: UInt64, regions: [MemoryRegion],
+    func execute(_ program: LoadedProgram, on engine: any ProgramEngine, argument: UInt64, regions: [MemoryRegion],
                  legacyPacket: UnsafeRawBufferPointer?, userInfo: AnyObject?) throws(CollectionRunError) -> ExecutionResult {
         let allRegions = program.mode == .checked ? regions + handles.regions : regions
         do throws(ExecutionError) {
-            return try interpreter.run(arguments: HelperArguments(argument), regions: allRegions, packet: legacyPacket, userInfo: userInfo)
+            return try engine.run(arguments: HelperArguments(argument), regions: allRegions, packet: legacyPacket, userInfo: userInfo)
         } catch {
             throw .execution(program: program.name, error: error)
         }
@@ -62,14 +61,14 @@ extension LoadedObject {
 }
 
 /// Runs one packet program over many packets, reusing one frame and one
-/// interpreter: what a packet hook or a benchmark calls per packet. Map state is
+/// engine: what a packet hook or a benchmark calls per packet. Map state is
 /// the collection's, shared with every other runner. Not thread-safe: one runner
 /// per thread.
 public final class PacketRunner {
     public let collection: LoadedObject
     public let program: LoadedProgram
     private let frame: PacketFrame
-    private let interpreter: Interpreter
+    private let engine: any ProgramEngine
 
     /// A runner for packets of up to `capacity` bytes (XDP frames hold at most 3,520).
     public init(collection: LoadedObject, program name: String, capacity: Int = 9216) throws(CollectionRunError) {
@@ -78,8 +77,7 @@ public final class PacketRunner {
         self.program = program
         frame = try PacketFrame(programType: program.type, capacity: capacity, programName: name,
                                 rewritesContext: program.rewritesContext)
-        interpreter = Interpreter(program: program.executable, mode: program.mode,
-                                  instructionBudget: collection.options.instructionBudget)
+        engine = program.makeEngine(instructionBudget: collection.options.instructionBudget)
     }
 
     /// Runs the program over `packet`; the same result as `LoadedObject.run(program:packet:context:)`.
@@ -103,7 +101,7 @@ public final class PacketRunner {
         if case .socketBuffer = frame.kind { legacyPacket = frame.legacyPacket }
         // Trusted runs check nothing, so they need no regions.
         let regions = program.mode == .checked ? frame.regions() : []
-        return try collection.execute(program, on: interpreter, argument: frame.contextAddress, regions: regions,
+        return try collection.execute(program, on: engine, argument: frame.contextAddress, regions: regions,
                                       legacyPacket: legacyPacket, userInfo: frame)
     }
 }

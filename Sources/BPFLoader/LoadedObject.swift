@@ -1,4 +1,5 @@
 import BPFInstructionSet
+import BPFJIT
 import BPFMaps
 import BPFObject
 import BPFRuntime
@@ -28,9 +29,15 @@ public final class LoadedProgram: Sendable {
     /// The mode the program runs in: `.trusted` for a verified program unless
     /// ``LoadOptions/mode`` forces `.checked`; always `.checked` when unverified.
     public let mode: ExecutionMode
+    /// The engine the program runs on: ``EngineChoice/interpreter`` or ``EngineChoice/jit``.
+    public let engine: EngineChoice
+    /// The program's machine code when ``engine`` is the JIT (shared by every run
+    /// and thread, and found by tail calls through the executable).
+    let native: JITProgram?
 
     init(spec: ProgramSpec, executable: ExecutableProgram, relocatedInstructions: [Instruction],
-         executableInstructions: [Instruction], rewritesContext: Bool, verification: VerificationResult?, mode: ExecutionMode) {
+         executableInstructions: [Instruction], rewritesContext: Bool, verification: VerificationResult?, mode: ExecutionMode,
+         native: JITProgram?) {
         self.name = spec.name
         self.type = spec.type
         self.spec = spec
@@ -40,6 +47,14 @@ public final class LoadedProgram: Sendable {
         self.rewritesContext = rewritesContext
         self.verification = verification
         self.mode = mode
+        self.native = native
+        self.engine = native == nil ? .interpreter : .jit
+    }
+
+    /// An engine for runs of this program: the shared machine code, or a new
+    /// interpreter (one per thread: an interpreter owns its stack).
+    func makeEngine(instructionBudget: UInt64) -> any ProgramEngine {
+        native ?? Interpreter(program: executable, mode: mode, instructionBudget: instructionBudget)
     }
 }
 
@@ -101,7 +116,9 @@ public final class LoadedObject: Sendable {
             }
             loaded.append(try Self.prepare(programSpec, maps: created, mapIndex: mapIndex, registry: registry,
                                            verification: verification, contexts: options.verifierOptions.contexts,
-                                           mode: verification == nil ? .checked : options.mode))
+                                           mode: verification == nil ? .checked : options.mode,
+                                           engine: options.engine.resolved(verified: verification != nil),
+                                           instructionBudget: options.instructionBudget))
         }
         programs = loaded
         var programIndex: [String: Int] = [:]
@@ -229,7 +246,7 @@ public final class LoadedObject: Sendable {
 
     static func prepare(_ spec: ProgramSpec, maps: [(name: String, map: any BPFMap)], mapIndex: [String: Int],
                         registry: HelperRegistry, verification: VerificationResult?, contexts: any ContextCatalog,
-                        mode: ExecutionMode) throws(CollectionLoadError) -> LoadedProgram {
+                        mode: ExecutionMode, engine: EngineChoice, instructionBudget: UInt64) throws(CollectionLoadError) -> LoadedProgram {
         var instructions = spec.instructions
         for relocation in spec.relocations {
             let at = relocation.instructionIndex
@@ -289,13 +306,28 @@ public final class LoadedObject: Sendable {
             executed = ContextRewrite.rewrite(instructions, facts: verified.facts, programType: spec.type, contexts: contexts)
             rewritesContext = true
         }
+        let executable: ExecutableProgram
         do throws(LoadError) {
-            let executable = try ExecutableProgram(slots: executed, helpers: registry, name: spec.name, resolve: resolve)
-            return LoadedProgram(spec: spec, executable: executable, relocatedInstructions: instructions,
-                                 executableInstructions: executed, rewritesContext: rewritesContext,
-                                 verification: verification, mode: mode)
+            executable = try ExecutableProgram(slots: executed, helpers: registry, name: spec.name, resolve: resolve)
         } catch {
             throw .invalidProgram(program: spec.name, reason: error.description)
         }
+        var native: JITProgram? = nil
+        if engine == .jit {
+            #if arch(x86_64)
+            // The rewrite replaces one instruction by one, so the facts still describe `executed`.
+            let compiler = JITCompiler(JITOptions(instructionBudget: instructionBudget))
+            do throws(JITError) {
+                native = try compiler.compile(executable, facts: verification?.program, mode: mode)
+            } catch {
+                throw .compilationFailed(program: spec.name, error: error)
+            }
+            #else
+            throw .engineUnavailable(program: spec.name, engine: engine)
+            #endif
+        }
+        return LoadedProgram(spec: spec, executable: executable, relocatedInstructions: instructions,
+                             executableInstructions: executed, rewritesContext: rewritesContext,
+                             verification: verification, mode: mode, native: native)
     }
 }

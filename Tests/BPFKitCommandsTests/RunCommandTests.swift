@@ -14,7 +14,7 @@ import Testing
         #expect(json["accepted"] as? Bool == true)
         #expect(json["error"] is NSNull)
         #expect(json["r0"] as? String == "0x0000000000000002")
-        #expect((json["instructionsExecuted"] as? Int ?? 0) > 0)
+        #expect(json["instructionsExecuted"] is NSNull, "the default engine here is the trusted JIT, which counts nothing")
         #expect(json["data_out_hex"] == nil, "only given for a single packet")
         let results = try #require(json["results"] as? [[String: Any]])
         #expect(results.map { $0["action"] as? String } == ["XDP_PASS", "XDP_PASS", "XDP_PASS", "XDP_PASS"])
@@ -26,6 +26,17 @@ import Testing
         var counts: [String: String] = [:]
         for entry in entries { counts[entry["key"] ?? ""] = entry["value"] }
         #expect(counts == ["11000000": "0200000000000000", "06000000": "0100000000000000", "00000000": "0100000000000000"])
+
+        // The interpreter gives the same results and maps, and counts instructions.
+        let interpreted = try Tool.run(["run", object, "--data-hex", Frames.hex(udp), "--data-hex", Frames.hex(tcp),
+                                        "--data-hex", Frames.hex(udp), "--data-hex", Frames.hex(Frames.arp), "--json",
+                                        "--engine", "interpreter"])
+        let reference = try jsonObject(interpreted)
+        #expect((reference["instructionsExecuted"] as? Int ?? 0) > 0)
+        let referenceMaps = try #require(reference["maps"] as? [String: Any])
+        let referenceEntries = try #require(referenceMaps["protocols"] as? [[String: String]])
+        #expect(Set(referenceEntries) == Set(entries), "the same entries (hash order is seeded per map)")
+        #expect(NSArray(array: try #require(reference["results"] as? [[String: Any]])).isEqual(to: results))
 
         // The plain output names the action, the trace and the map.
         let plain = try Tool.run(["run", object, "--data-hex", Frames.hex(udp), "--repeat", "3"])
