@@ -158,6 +158,7 @@ extension Engine {
             return .scalar(Scalar.unknown.truncated(toBytes: size))
         }
         let (slot, index) = position(low)
+        lastStackAccess = HistoryFlag.stack(frame: frameIndex, slot: slot)
         if let w = write {
             var s = state.frames[frameIndex].stack[slot]
             if size == 8 {

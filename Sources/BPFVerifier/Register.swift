@@ -56,6 +56,19 @@ public struct RegisterValue: Hashable, Sendable, CustomStringConvertible {
     public var range: Int32 = 0
     /// Writes through this pointer are forbidden (read-only map values).
     public var readOnly: Bool = false
+    /// Scalars: some decision of the program depends on the exact value (Linux's
+    /// `reg->precise`, set by backtracking). States compare imprecise scalars as equal.
+    /// Not part of equality.
+    public var precise: Bool = false
+
+    public static func == (a: RegisterValue, b: RegisterValue) -> Bool {
+        a.kind == b.kind && a.mayBeNull == b.mayBeNull && a.offset == b.offset && a.value == b.value && a.id == b.id
+            && a.referenceID == b.referenceID && a.target == b.target && a.range == b.range && a.readOnly == b.readOnly
+    }
+
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(kind); hasher.combine(offset); hasher.combine(value); hasher.combine(id); hasher.combine(target)
+    }
 
     public static let uninitialized = RegisterValue(kind: .notInitialized)
     public static let unknownScalar = RegisterValue(kind: .scalar, value: .unknown)
