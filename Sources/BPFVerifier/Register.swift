@@ -115,7 +115,8 @@ public enum StackByte: UInt8, Sendable, Hashable {
     case invalid = 0, misc, zero, spill
 }
 
-/// One 8-byte stack slot: per-byte kinds, and the spilled register when all eight are `spill`.
+/// One 8-byte stack slot: per-byte kinds, and the spilled register when its lowest byte
+/// is `spill` (a spill of 1, 2, 4 or 8 bytes at the slot's start; the spill bytes count up from 0).
 public struct StackSlot: Hashable, Sendable {
     /// Eight `StackByte` raw values, byte i (at slot offset i) in bits 8i..8i+7.
     public var bytes: UInt64 = 0

@@ -81,43 +81,35 @@ enum StateComparison {
         }
     }
 
-    /// Linux's `scalar_reg_for_stack`: a spilled scalar, or eight bytes of unknown data
-    /// (which read back as an unknown scalar).
-    static func scalarForStack(_ s: StackSlot) -> RegisterValue? {
-        if let spilled = s.spilled { return spilled.kind == .scalar ? spilled : nil }
-        for i in 0..<8 where s.byte(i) != .misc { return nil }
+    /// Linux's `scalar_reg_for_stack`: a spilled 8-byte scalar, or eight bytes of unknown
+    /// data (which read back as an unknown scalar).
+    static func scalarForStack(_ s: StackSlot, _ privileged: Bool) -> RegisterValue? {
+        if s.bytes == 0x0303030303030303, let spilled = s.spilled { return spilled.kind == .scalar ? spilled : nil }
+        for i in 0..<8 {
+            let b = s.byte(i)
+            if b == .misc || (b == .invalid && privileged) { continue }
+            return nil
+        }
         return .unknownScalar
     }
 
+    /// Linux's `stacksafe` for one slot.
     static func slot(_ old: StackSlot, covers new: StackSlot, _ ids: inout IDMap, _ mode: Mode) -> Bool {
         if old.isEmpty { return true }
-        if let o = scalarForStack(old), let n = scalarForStack(new) {
+        let privileged = mode == .notExact
+        if let o = scalarForStack(old, privileged), let n = scalarForStack(new, privileged) {
             return register(o, covers: n, &ids, mode)
-        }
-        if let o = old.spilled {
-            if let n = new.spilled { return register(o, covers: n, &ids, mode) }
-            // An unbounded spilled scalar covers any initialised bytes.
-            if o.kind == .scalar && (o.value.isUnbounded || (mode == .notExact && !o.precise)) && o.id == 0 {
-                return (0..<8).allSatisfy { new.byte($0) == .misc || new.byte($0) == .zero }
-            }
-            return false
         }
         for i in 0..<8 {
             let ob = old.byte(i)
             let nb = new.byte(i)
-            switch ob {
-            case .invalid: continue
-            case .misc:
-                if nb == .misc || nb == .zero { continue }
-                if nb == .spill, let n = new.spilled, n.kind == .scalar { continue }
-                return false
-            case .zero:
-                if nb == .zero { continue }
-                if nb == .spill, let n = new.spilled, n.kind == .scalar, n.value.constantValue == 0 { continue }
-                return false
-            case .spill:
-                return false
-            }
+            if ob == .invalid || (privileged && ob == .misc) { continue }
+            if ob == .misc && nb == .zero { continue }
+            if ob != nb { return false }
+        }
+        if old.byte(0) == .spill, let o = old.spilled {
+            guard let n = new.spilled else { return false }
+            return register(o, covers: n, &ids, mode)
         }
         return true
     }

@@ -29,7 +29,7 @@ extension Engine {
             try load(d, &path.state)
             path.pc += 1
         case .storeImmediate, .storeRegister, .storeRelease:
-            try store(d, &path.state)
+            try store(d, &path)
             path.pc += 1
         case .atomic:
             try atomic(d, &path.state)

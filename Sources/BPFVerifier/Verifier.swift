@@ -79,6 +79,8 @@ final class Engine {
     var accessKinds: [Int: RegisterKind] = [:]
     /// Set by a fixed-offset stack access during the current instruction (for backtracking).
     var lastStackAccess: UInt64 = 0
+    /// Set when a store wrote zero bytes (not a spill) to the stack.
+    var zeroStored = false
     /// Linux's BPF_COMPLEXITY_LIMIT_JMP_SEQ: pending branches at most.
     static let pendingBranchLimit = 8192
 
