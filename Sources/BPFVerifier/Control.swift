@@ -239,13 +239,17 @@ extension Engine {
             path.pc = callSite + 1
             return false
         }
+        if verifyingGlobal != nil {
+            // A global function returns a scalar to whoever calls it.
+            guard r0.kind == .scalar else { throw fail(.returnNotScalar(pc: pc, kind: r0.description)) }
+        }
         if let reference = path.state.references.first {
             throw fail(.unreleasedReference(pc: pc, acquiredAt: reference.pc, helper: reference.helper))
         }
         if !privileged && r0.isPointer {
             throw fail(.pointerLeak(pc: pc, register: 0, reason: "leaks addr as return value"))
         }
-        if let range = options.contexts.returnRange(input.programType) {
+        if verifyingGlobal == nil, let range = options.contexts.returnRange(input.programType) {
             guard r0.kind == .scalar else { throw fail(.returnNotScalar(pc: pc, kind: r0.description)) }
             var request = PrecisionRequest(frame: path.state.frames.count - 1)
             request.add(register: 0)

@@ -45,6 +45,10 @@ extension Engine {
         case .callHelper:
             return try callHelper(d, &path)
         case .callLocal:
+            if let signature = input.globalFunctions[d.target!] {
+                try callGlobal(d, &path, signature: signature, entry: d.target!)
+                return false
+            }
             try callLocal(d, &path.state, returnTo: pc + 1, entry: d.target!, callback: false)
             path.pc = d.target!
         case .callKernelFunction:

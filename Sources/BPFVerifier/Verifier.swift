@@ -81,6 +81,10 @@ final class Engine {
     var lastStackAccess: UInt64 = 0
     /// Set when a store wrote zero bytes (not a spill) to the stack.
     var zeroStored = false
+    /// Global functions called so far, verified after the main program.
+    var globalsToVerify: [Int] = []
+    /// The entry of the global function being verified (nil for the main program).
+    var verifyingGlobal: Int?
     /// Linux's BPF_COMPLEXITY_LIMIT_JMP_SEQ: pending branches at most.
     static let pendingBranchLimit = 8192
 
@@ -104,6 +108,23 @@ final class Engine {
             while let path = worklist.popLast() {
                 current = path
                 try explore(path, current: &current)
+            }
+            var next = 0
+            while next < globalsToVerify.count {
+                let entry = globalsToVerify[next]
+                next += 1
+                guard let signature = input.globalFunctions[entry] else { continue }
+                verifyingGlobal = entry
+                nodes.removeAll()
+                for i in explored.indices where !explored[i].isEmpty { explored[i].removeAll() }
+                previousJumps = jumpsProcessed
+                previousProcessed = processed
+                liveStates = 0
+                worklist.append(Path(state: try globalEntryState(entry, signature), pc: entry, parentNode: -1, decisions: []))
+                while let path = worklist.popLast() {
+                    current = path
+                    try explore(path, current: &current)
+                }
             }
             try checkStackChains()
         } catch let failure as Failure {
