@@ -54,22 +54,14 @@ extension Engine {
             var a1 = dst.value, b1 = src.value, a2 = dst.value, b2 = src.value
             Scalar.refine(&a1, &b1, op, is32: is32)
             Scalar.refine(&a2, &b2, op.negated, is32: is32)
-            takenDead = a1.isContradictory || b1.isContradictory
-            fallDead = a2.isContradictory || b2.isContradictory
-            if !takenDead {
-                setScalar(&taken, dstReg, a1)
-                if isReg { setScalar(&taken, Int(d.source), b1) }
-            }
-            if !fallDead {
-                setScalar(&fall, dstReg, a2)
-                if isReg { setScalar(&fall, Int(d.source), b2) }
-            }
-        }
-        if takenDead || fallDead {
-            var request = PrecisionRequest(frame: path.state.frames.count - 1)
-            request.add(register: dstReg)
-            if isReg { request.add(register: Int(d.source)) }
-            markPrecise(&path, request, skipFirst: true)
+            // A refinement that contradicts itself is not a dead branch for Linux (only
+            // is_branch_taken decides those): it resets the register's ranges, keeping its
+            // known bits (reg_bounds_sanity_check), and explores the branch.
+            a1.resetIfContradictory(); b1.resetIfContradictory(); a2.resetIfContradictory(); b2.resetIfContradictory()
+            setScalar(&taken, dstReg, a1)
+            if isReg { setScalar(&taken, Int(d.source), b1) }
+            setScalar(&fall, dstReg, a2)
+            if isReg { setScalar(&fall, Int(d.source), b2) }
         }
         var handled = false
         let srcIsZero = src.kind == .scalar && src.value.constantValue == 0
