@@ -215,9 +215,8 @@ extension Engine {
             let callee = path.state.frames.removeLast()
             let callSite = callee.callSite
             guard let call = structure.slots[callSite] else { return true }
-            for r in 1...5 { path.state[register: r] = .uninitialized }
             if call.operation == .callHelper {
-                // A callback (bpf_loop): returns 0 or 1; the helper returns a scalar.
+                // A callback returns 0 (go on) or 1 (stop) to the helper.
                 if r0.kind == .scalar {
                     var request = PrecisionRequest(frame: path.state.frames.count)
                     request.add(register: 0)
@@ -226,8 +225,16 @@ extension Engine {
                 if r0.kind != .scalar || r0.value.umax > 1 || (r0.value.smin < 0) {
                     throw fail(.returnValueOutOfRange(pc: pc, range: "[0, 1]", value: r0.description))
                 }
-                path.state[register: 0] = .unknownScalar
-            } else {
+                // Back to the call: the helper may run the callback again. Scalars the
+                // iteration changed and nothing needs exactly are widened, so it converges.
+                if let previous = previousIteration(of: callSite, path) {
+                    widenImprecise(&path.state, from: nodes[previous].state)
+                }
+                path.pc = callSite
+                return false
+            }
+            for r in 1...5 { path.state[register: r] = .uninitialized }
+            do {
                 path.state[register: 0] = r0
             }
             path.pc = callSite + 1
