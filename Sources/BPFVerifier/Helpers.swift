@@ -158,6 +158,7 @@ extension Engine {
             var v = mapValuePointer(index, offset: 0, pc: pc)
             v.mayBeNull = !lookupCannotFail
             v.id = newID()
+            nullableOrigins[v.id] = (proto.name, pc)
             if m.type == .arrayOfMaps || m.type == .hashOfMaps {
                 // The value is the inner map: a map pointer or NULL.
                 guard let inner = m.innerMap else {
@@ -171,6 +172,7 @@ extension Engine {
             state.references.append(AcquiredReference(id: reference, pc: pc, helper: proto.name))
             state[register: 0] = RegisterValue(kind: .memory, mayBeNull: true, id: newID(), referenceID: reference,
                                                range: allocationSize)
+            nullableOrigins[state[register: 0].id] = (proto.name, pc)
         }
         path.state = state
         path.pc = pc + 1

@@ -323,6 +323,31 @@ let cases: [Case] = [
         #expect(Verifier().verify(input).refusal?.error.kind == "bounds")
     }
 
+    @Test func everyErrorHasAHint() {
+        let errors: [VerifierError] = [
+            .malformed(pc: 0, reason: "r"), .tooManyInstructions(count: 5000, limit: 4096), .unreachableInstruction(pc: 1),
+            .jumpOutOfFunction(pc: 0, target: 3), .fallsOffEnd(pc: 0), .backEdge(pc: 2, target: 0), .invalidCallTarget(pc: 0, target: 9),
+            .unsupportedInstruction(pc: 0, what: "x"), .invalidMapReference(pc: 0, reason: "r"), .uninitializedRegister(pc: 0, register: 2),
+            .framePointerWrite(pc: 0), .divisionByZero(pc: 0), .invalidShift(pc: 0, amount: 64),
+            .pointerArithmetic(pc: 0, register: 1, reason: "r"), .pointerComparison(pc: 0, register: 1),
+            .pointerLeak(pc: 0, register: 0, reason: "r"), .invalidMemoryAccess(pc: 0, register: 1, kind: "scalar", reason: "r"),
+            .possiblyNull(pc: 0, register: 0, kind: "map_value"), .contextAccess(pc: 0, offset: 400, size: 4),
+            .modifiedContextPointer(pc: 0, register: 1, offset: 8), .outOfBounds(pc: 0, register: 0, kind: "map_value", offset: 16, size: 8, limit: 16),
+            .unboundedOffset(pc: 0, register: 0, kind: "map_value"), .negativeOffset(pc: 0, register: 0, kind: "packet"),
+            .uninitializedStackRead(pc: 0, offset: -8, size: 8), .readOnlyWrite(pc: 0, register: 1, kind: "map_value"),
+            .invalidSpillSize(pc: 0), .packetRangeNotChecked(pc: 0, register: 2, offset: 0, size: 1, range: 0),
+            .mixedPointerKinds(pc: 0), .unknownHelper(pc: 0, id: 99999), .helperUnavailable(pc: 0, id: 9, name: "n", programType: "t"),
+            .helperArgument(pc: 0, helper: "h", argument: 1, reason: "r"), .unreleasedReference(pc: 0, acquiredAt: 3, helper: "h"),
+            .invalidRelease(pc: 0, register: 1), .callDepthExceeded(pc: 0, depth: 9), .stackTooLarge(pc: 0, size: 600),
+            .returnValueOutOfRange(pc: 0, range: "[0, 1]", value: "2"), .returnNotScalar(pc: 0, kind: "fp"),
+            .infiniteLoop(pc: 0), .complexityLimit(pc: 0, processed: 1_000_001), .tooManyPendingBranches(pc: 0, count: 8193),
+        ]
+        for error in errors {
+            #expect(!error.hint.isEmpty, "\(error.kind) has no hint")
+            #expect(!error.message.isEmpty)
+        }
+    }
+
     @Test func programSizeLimits() {
         let body = Array(repeating: "mov %r0, 0", count: 4100).joined(separator: "\n") + "\nexit"
         let program = try! Assembler.assemble(body)
