@@ -51,6 +51,8 @@ public struct LinuxContexts: ContextCatalog {
     /// fields at full width, 4-byte fields also by narrower reads (except addresses).
     func scalarAccess(_ layout: ContextLayout, _ field: ContextField, offset: Int, size: Int, isWrite: Bool) -> Bool {
         let element = field.elementSize
+        // `cb` is scratch space: any aligned access within it (Linux allows 8-byte ones).
+        if layout.structName == "__sk_buff" && field.name == "cb" { return true }
         // Opaque byte arrays (a tracepoint's record) take any aligned access.
         if element > 1 {
             let elementStart = field.offset + (offset - field.offset) / element * element

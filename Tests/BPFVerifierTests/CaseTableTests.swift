@@ -70,6 +70,8 @@ let cases: [Case] = [
     Case(name: "skb misaligned", source: "ldxw %r0, [%r1+2]\nexit", expected: "ctx_access"),
     Case(name: "skb write mark from socket filter", source: "stw [%r1+8], 1\nmov %r0, 0\nexit", expected: "ctx_access"),
     Case(name: "skb write cb", source: "stw [%r1+48], 1\nmov %r0, 0\nexit", expected: "ok"),
+    Case(name: "skb cb dword write", source: "stdw [%r1+48], 1\nmov %r0, 0\nexit", expected: "ok"),
+    Case(name: "skb cb dword past the end", source: "stdw [%r1+64], 1\nmov %r0, 0\nexit", expected: "ctx_access"),
     Case(name: "tc write mark", source: "stw [%r1+8], 1\nmov %r0, 0\nexit", type: .schedCls, expected: "ok"),
     Case(name: "socket filter data_end denied", source: "ldxw %r0, [%r1+80]\nexit", expected: "ctx_access"),
     Case(name: "modified ctx pointer", source: "add %r1, 8\nldxw %r0, [%r1+0]\nexit", expected: "ctx_modified"),
