@@ -33,12 +33,15 @@ extension Engine {
             throw fail(.pointerComparison(pc: pc, register: Int(d.source)))
         }
         let pred = branchTaken(dst, src, op, is32: is32)
-        let text = Disassembler.text(of: d, syntax: .c)
         let target = d.target!
         if let pred {
             if pred { facts[pc].seenTaken = true } else { facts[pc].seenNotTaken = true }
-            path.decisions.append("\(pc): \(text) always \(pred ? "taken" : "not taken")")
-            if path.decisions.count > 256 { path.decisions.removeFirst(128) }
+            // The outcome depends on the values: they must be precise (check_cond_jmp_op).
+            var request = PrecisionRequest(frame: path.state.frames.count - 1)
+            if dst.kind == .scalar { request.add(register: dstReg) }
+            if isReg && src.kind == .scalar { request.add(register: Int(d.source)) }
+            markPrecise(&path, request, skipFirst: true)
+            record(&path, pc, taken: pred, decided: true)
             path.pc = pred ? target : pc + 1
             return false
         }
@@ -46,25 +49,22 @@ extension Engine {
         facts[pc].seenNotTaken = true
         var taken = path.state
         var fall = path.state
-        var takenDead = false, fallDead = false
         if dst.kind == .scalar && src.kind == .scalar {
             var a1 = dst.value, b1 = src.value, a2 = dst.value, b2 = src.value
             Scalar.refine(&a1, &b1, op, is32: is32)
             Scalar.refine(&a2, &b2, op.negated, is32: is32)
-            takenDead = a1.isContradictory || b1.isContradictory
-            fallDead = a2.isContradictory || b2.isContradictory
-            if !takenDead {
-                setScalar(&taken, dstReg, a1)
-                if isReg { setScalar(&taken, Int(d.source), b1) }
-            }
-            if !fallDead {
-                setScalar(&fall, dstReg, a2)
-                if isReg { setScalar(&fall, Int(d.source), b2) }
-            }
+            // A refinement that contradicts itself is not a dead branch for Linux (only
+            // is_branch_taken decides those): it resets the register's ranges, keeping its
+            // known bits (reg_bounds_sanity_check), and explores the branch.
+            a1.resetIfContradictory(); b1.resetIfContradictory(); a2.resetIfContradictory(); b2.resetIfContradictory()
+            setScalar(&taken, dstReg, a1)
+            if isReg { setScalar(&taken, Int(d.source), b1) }
+            setScalar(&fall, dstReg, a2)
+            if isReg { setScalar(&fall, Int(d.source), b2) }
         }
         var handled = false
         let srcIsZero = src.kind == .scalar && src.value.constantValue == 0
-        if !is32 && srcIsZero && (op == .eq || op == .ne) && dst.mayBeNull {
+        if !is32 && !isReg && srcIsZero && (op == .eq || op == .ne) && dst.mayBeNull {
             markNull(&taken, id: dst.id, isNull: op == .eq)
             markNull(&fall, id: dst.id, isNull: op == .ne)
             handled = true
@@ -74,17 +74,34 @@ extension Engine {
         if !handled && dst.isPointer && !privileged {
             throw fail(.pointerComparison(pc: pc, register: dstReg))
         }
-        if !takenDead {
-            fork(path, to: target, state: taken, decision: "\(pc): \(text) taken")
+        if privileged, let flags = linkedCopies(path.state, dst: dst, src: isReg ? src : nil), !path.history.isEmpty {
+            path.history[path.history.count - 1] |= flags << 32
         }
-        if fallDead {
-            return true
-        }
+        try fork(path, to: target, state: taken, decision: UInt32(pc) << 2 | 1)
         path.state = fall
-        path.decisions.append("\(pc): \(text) not taken")
-        if path.decisions.count > 256 { path.decisions.removeFirst(128) }
+        record(&path, pc, taken: false, decided: false)
         path.pc = pc + 1
         return false
+    }
+
+    /// The history flags naming the registers linked by id to a jump's operands.
+    func linkedCopies(_ state: AbstractState, dst: RegisterValue, src: RegisterValue?) -> UInt64? {
+        var ids: [UInt32] = []
+        if dst.kind == .scalar && dst.id != 0 { ids.append(dst.id) }
+        if let src, src.kind == .scalar, src.id != 0 { ids.append(src.id) }
+        guard !ids.isEmpty else { return nil }
+        var mask: UInt16 = 0
+        var elsewhere = false
+        let last = state.frames.count - 1
+        for (f, frame) in state.frames.enumerated() {
+            for r in 0..<11 where frame.registers[r].kind == .scalar && ids.contains(frame.registers[r].id) {
+                if f == last { mask |= 1 << UInt16(r) } else { elsewhere = true }
+            }
+            for s in 0..<64 {
+                if let v = frame.stack[s].spilled, v.kind == .scalar, ids.contains(v.id) { elsewhere = true }
+            }
+        }
+        return HistoryFlag.linked(mask, elsewhere: elsewhere)
     }
 
     /// Sets a scalar register and every register linked to it by id.
@@ -99,11 +116,24 @@ extension Engine {
 
     func branchTaken(_ a: RegisterValue, _ b: RegisterValue, _ op: Comparison, is32: Bool) -> Bool? {
         let aPacket = a.kind.isPacket || a.kind == .packetEnd, bPacket = b.kind.isPacket || b.kind == .packetEnd
-        if aPacket && bPacket && !is32 { return nil }
+        if aPacket && bPacket && !is32 {
+            // `is_pkt_ptr_branch_taken`: a pointer known to be at or past the end.
+            var pkt = a, o = op
+            if a.kind == .packetEnd && b.kind == .packet { pkt = b; o = op.flipped }
+            else if !(a.kind == .packet && b.kind == .packetEnd) { return nil }
+            guard pkt.range < 0 else { return nil }
+            switch o {
+            case .gt, .le: return pkt.range == Engine.beyondPacketEnd ? o == .gt : nil
+            case .lt, .ge: return o == .ge
+            default: return nil
+            }
+        }
         if a.isPointer || b.isPointer {
             var p = a, s = b, o = op
             if !(s.kind == .scalar && s.value.isConst(is32: is32)) { swap(&p, &s); o = op.flipped }
-            guard s.kind == .scalar, s.value.isConst(is32: is32), p.isPointer, !p.mayBeNull else { return nil }
+            // Only pointers Linux knows are never NULL (`reg_not_null`) decide a NULL test.
+            guard s.kind == .scalar, s.value.isConst(is32: is32), p.isPointer, !p.mayBeNull,
+                  p.kind == .mapValue || p.kind == .memory else { return nil }
             guard s.value.constValue(is32: is32) == 0 else { return nil }
             switch o {
             case .eq: return false
@@ -139,6 +169,17 @@ extension Engine {
         let dstIsData = (dst.kind == .packet && src.kind == .packetEnd) || (dst.kind == .packetMeta && src.kind == .packet)
         let srcIsData = (src.kind == .packet && dst.kind == .packetEnd) || (src.kind == .packetMeta && dst.kind == .packet)
         if dstIsData { ptr = dst } else if srcIsData { ptr = src; o = op.flipped } else { return false }
+        // `mark_pkt_end`: where pkt' > end (or >=) holds, that register remembers it.
+        let ptrReg = dstIsData ? dstReg : srcReg
+        if ptr.kind == .packet {
+            switch o {
+            case .gt: taken[register: ptrReg].range = Engine.beyondPacketEnd
+            case .ge: taken[register: ptrReg].range = Engine.atPacketEnd
+            case .lt: fall[register: ptrReg].range = Engine.atPacketEnd
+            case .le: fall[register: ptrReg].range = Engine.beyondPacketEnd
+            default: break
+            }
+        }
         switch o {
         case .gt:  // pkt' > end: fall-through has pkt' <= end
             goodPacketPointers(&fall, ptr, rightOpen: false)
@@ -182,6 +223,18 @@ extension Engine {
 
     func exit(_ d: DecodedInstruction, _ path: inout Path) throws -> Bool {
         let pc = d.index
+        if path.state.frames.count > 1, let call = structure.slots[path.state.current.callSite], call.operation == .callLocal {
+            // A subprogram may leave r0 unset; the caller then cannot read it.
+            let r0 = path.state[register: 0]
+            if r0.kind == .stack && Int(r0.target) == path.state.frames.count - 1 {
+                throw fail(.invalidMemoryAccess(pc: pc, register: 0, kind: "fp", reason: "cannot return stack pointer to the caller frame"))
+            }
+            let callee = path.state.frames.removeLast()
+            for r in 1...5 { path.state[register: r] = .uninitialized }
+            path.state[register: 0] = r0
+            path.pc = callee.callSite + 1
+            return false
+        }
         let r0 = try readRegister(path.state, 0, pc)
         if path.state.frames.count > 1 {
             if r0.kind == .stack && Int(r0.target) == path.state.frames.count - 1 {
@@ -190,18 +243,34 @@ extension Engine {
             let callee = path.state.frames.removeLast()
             let callSite = callee.callSite
             guard let call = structure.slots[callSite] else { return true }
-            for r in 1...5 { path.state[register: r] = .uninitialized }
             if call.operation == .callHelper {
-                // A callback (bpf_loop): returns 0 or 1; the helper returns a scalar.
+                // A callback returns 0 (go on) or 1 (stop) to the helper.
+                if r0.kind == .scalar {
+                    var request = PrecisionRequest(frame: path.state.frames.count)
+                    request.add(register: 0)
+                    markPrecise(&path, request, skipFirst: true)
+                }
                 if r0.kind != .scalar || r0.value.umax > 1 || (r0.value.smin < 0) {
                     throw fail(.returnValueOutOfRange(pc: pc, range: "[0, 1]", value: r0.description))
                 }
-                path.state[register: 0] = .unknownScalar
-            } else {
+                // Back to the call: the helper may run the callback again. Scalars the
+                // iteration changed and nothing needs exactly are widened, so it converges.
+                if let previous = previousIteration(of: callSite, path) {
+                    widenImprecise(&path.state, from: nodes[previous].state)
+                }
+                path.pc = callSite
+                return false
+            }
+            for r in 1...5 { path.state[register: r] = .uninitialized }
+            do {
                 path.state[register: 0] = r0
             }
             path.pc = callSite + 1
             return false
+        }
+        if verifyingGlobal != nil {
+            // A global function returns a scalar to whoever calls it.
+            guard r0.kind == .scalar else { throw fail(.returnNotScalar(pc: pc, kind: r0.description)) }
         }
         if let reference = path.state.references.first {
             throw fail(.unreleasedReference(pc: pc, acquiredAt: reference.pc, helper: reference.helper))
@@ -209,8 +278,11 @@ extension Engine {
         if !privileged && r0.isPointer {
             throw fail(.pointerLeak(pc: pc, register: 0, reason: "leaks addr as return value"))
         }
-        if let range = options.contexts.returnRange(input.programType) {
+        if verifyingGlobal == nil, let range = options.contexts.returnRange(input.programType) {
             guard r0.kind == .scalar else { throw fail(.returnNotScalar(pc: pc, kind: r0.description)) }
+            var request = PrecisionRequest(frame: path.state.frames.count - 1)
+            request.add(register: 0)
+            markPrecise(&path, request, skipFirst: true)
             if r0.value.smin < range.lowerBound || r0.value.smax > range.upperBound {
                 throw fail(.returnValueOutOfRange(pc: pc, range: "[\(range.lowerBound), \(range.upperBound)]", value: r0.description))
             }

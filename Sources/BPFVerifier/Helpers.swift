@@ -34,6 +34,7 @@ extension Engine {
             case .mapKey, .mapValue, .uninitializedMapValue:
                 guard let m = map else { throw argError(r, "the map argument must come first") }
                 let size = kind == .mapKey ? m.keySize : m.valueSize
+                if size == 0 { throw argError(r, "invalid zero-sized read: map \(m.name) has no \(kind == .mapKey ? "keys" : "values")") }
                 try helperMemory(&state, pc: pc, reg: r, size: size, sizeRange: nil, write: kind == .uninitializedMapValue,
                                  helper: proto.name)
             case .readableMemory(let nullable):
@@ -44,6 +45,9 @@ extension Engine {
                 try helperMemory(&state, pc: pc, reg: r, size: 8, sizeRange: nil, write: true, helper: proto.name)
             case .size(let zeroAllowed):
                 guard v.kind == .scalar else { throw argError(r, "the size must be a scalar") }
+                var request = PrecisionRequest(frame: state.frames.count - 1)
+                request.add(register: r)
+                markPrecise(&path, request, skipFirst: true)
                 let s = v.value
                 if s.smin < 0 { throw argError(r, "R\(r) min value is negative, either use unsigned or 'var &= const'") }
                 if s.umin == 0 && !zeroAllowed && s.umax == 0 { throw argError(r, "invalid zero-sized read") }
@@ -65,6 +69,9 @@ extension Engine {
                 }
             case .allocationSize:
                 guard v.kind == .scalar, let c = v.value.constantValue else { throw argError(r, "R\(r) is not a known constant") }
+                var request = PrecisionRequest(frame: state.frames.count - 1)
+                request.add(register: r)
+                markPrecise(&path, request, skipFirst: true)
                 guard c < UInt64(Int32.max) else { throw argError(r, "the size is too large") }
                 allocationSize = Int32(c)
             case .releasedRingBufferMemory:
@@ -95,30 +102,63 @@ extension Engine {
                 if reg.referenceID == releasedReference { reg = privileged ? .unknownScalar : .uninitialized }
             }
         }
+        if id == 12 && !input.hasFunctionInfo && state.current.functionEntry != 0 {
+            throw fail(.helperArgument(pc: pc, helper: proto.name, argument: 1,
+                                       reason: "tail_call is not allowed in subprograms without BTF function info; compile with -g"))
+        }
         if id == 12, let reference = state.references.first {
             throw fail(.unreleasedReference(pc: pc, acquiredAt: reference.pc, helper: reference.helper))
         }
         if let callback {
-            // bpf_loop: the callback runs with (index, ctx) in a frame of its own.
-            let ctxArgument = state[register: 3]
-            try callLocal(d, &state, returnTo: pc + 1, entry: callback, callback: true)
-            state[register: 1] = .scalar(.range(0, UInt64(UInt32.max)))
-            state[register: 2] = ctxArgument
-            path.state = state
-            path.pc = callback
-            return false
+            // As Linux (push_callback_call): one path runs the callback in a frame of its
+            // own and comes back to this call, which then may run it again, until the
+            // states at the call converge; this path goes on as if the helper returned.
+            var calleeState = state
+            try callLocal(d, &calleeState, returnTo: pc, entry: callback, callback: true)
+            let caller = state
+            switch id {
+            case 164:  // for_each_map_elem: (map, key, value, ctx)
+                guard let m = map, let index = input.maps.firstIndex(of: m) else { throw argError(1, "expected a map") }
+                calleeState[register: 1] = caller[register: 1]
+                calleeState[register: 2] = RegisterValue(kind: .readOnlyMemory, range: Int32(m.keySize))
+                calleeState[register: 3] = mapValuePointer(index, offset: 0, pc: pc)
+                calleeState[register: 4] = caller[register: 3]
+            case 180:  // find_vma: (task, vma, ctx); BTF pointers are not modelled
+                calleeState[register: 1] = .unknownScalar
+                calleeState[register: 2] = .unknownScalar
+                calleeState[register: 3] = caller[register: 4]
+            case 181:  // loop: (index, ctx)
+                calleeState[register: 1] = .unknownScalar
+                calleeState[register: 2] = caller[register: 3]
+            default:   // user_ringbuf_drain and others: (dynptr, ctx)
+                calleeState[register: 1] = .unknownScalar
+                calleeState[register: 2] = caller[register: 3]
+            }
+            try fork(path, to: callback, state: calleeState, decision: UInt32(pc) << 2 | 1)
         }
+        let lookupCannotFail = id == 1 && map != nil && constantKeyInRange(&path, state, map!)
         for r in 1...5 { state[register: r] = .uninitialized }
+        if Engine.changesPacketData.contains(id) {
+            // The packet may have moved: every packet pointer is stale (clear_all_pkt_pointers).
+            state.forEachRegister { reg in
+                if reg.kind.isPacket || reg.kind == .packetEnd { reg = privileged ? .unknownScalar : .uninitialized }
+            }
+        }
         switch proto.returns {
         case .integer:
             state[register: 0] = .unknownScalar
+            if id == 8 {
+                // bpf_get_smp_processor_id: below the number of possible CPUs.
+                state[register: 0] = .scalar(.range(0, UInt64(max(options.possibleCPUs, 1) - 1)))
+            }
         case .void:
             state[register: 0] = .uninitialized
         case .mapValueOrNull:
             guard let m = map, let index = input.maps.firstIndex(of: m) else { throw fail(.unknownHelper(pc: pc, id: id)) }
             var v = mapValuePointer(index, offset: 0, pc: pc)
-            v.mayBeNull = true
+            v.mayBeNull = !lookupCannotFail
             v.id = newID()
+            nullableOrigins[v.id] = (proto.name, pc)
             if m.type == .arrayOfMaps || m.type == .hashOfMaps {
                 // The value is the inner map: a map pointer or NULL.
                 guard let inner = m.innerMap else {
@@ -132,10 +172,40 @@ extension Engine {
             state.references.append(AcquiredReference(id: reference, pc: pc, helper: proto.name))
             state[register: 0] = RegisterValue(kind: .memory, mayBeNull: true, id: newID(), referenceID: reference,
                                                range: allocationSize)
+            nullableOrigins[state[register: 0].id] = (proto.name, pc)
         }
         path.state = state
         path.pc = pc + 1
         return false
+    }
+
+    /// Helpers after which packet pointers are invalid (Linux's `bpf_helper_changes_pkt_data`).
+    static let changesPacketData: Set<Int32> = [9, 10, 11, 13, 18, 19, 31, 38, 39, 43, 44, 50, 54, 63, 65, 73, 74, 75, 76, 90, 91]
+
+    /// Linux 6.14+: an array lookup with a constant key below max_entries cannot fail,
+    /// so its result is not nullable (the key must be a constant on the stack).
+    func constantKeyInRange(_ path: inout Path, _ state: AbstractState, _ map: VerifierMap) -> Bool {
+        guard privileged, map.type == .array || map.type == .perCPUArray else { return false }
+        let key = state[register: 2]
+        guard key.kind == .stack, key.value.isConstant else { return false }
+        let offset = Int64(key.offset) + Int64(bitPattern: key.value.bits.value)
+        guard offset < 0, offset >= -512 else { return false }
+        let frame = Int(key.target)
+        let (slot, index) = position(offset)
+        let s = state.frames[frame].stack[slot]
+        var zeros = 0
+        var i = index
+        while i < 8 && s.byte(i) == .zero { zeros += 1; i += 1 }
+        if zeros >= map.keySize { return 0 < map.maxEntries }
+        guard index == 0, let spilled = s.spilled, spilled.kind == .scalar, let value = spilled.value.constantValue else { return false }
+        var spillSize = 0
+        while spillSize < 8 && s.byte(spillSize) == .spill { spillSize += 1 }
+        guard spillSize == map.keySize else { return false }
+        var request = PrecisionRequest(frame: frame)
+        request.slots[frame] |= 1 << UInt64(slot)
+        request.frame = state.frames.count - 1
+        markPrecise(&path, request, skipFirst: true)
+        return value < UInt64(map.maxEntries)
     }
 
     func family(_ f: MapTypeName, matches t: MapType) -> Bool {
@@ -159,6 +229,10 @@ extension Engine {
         switch v.kind {
         case .stack:
             let frame = Int(v.target)
+            if v.value.smax >= Engine.maxVarOffset || v.value.smin <= -Engine.maxVarOffset {
+                throw fail(.outOfBounds(pc: pc, register: reg, kind: "stack (\(write ? "write" : "read") by \(helper))",
+                                        offset: Int64(v.offset), size: size, limit: 512))
+            }
             let low = Int64(v.offset) + v.value.smin
             let high = Int64(v.offset) + v.value.smax + Int64(size)
             if v.value.smin == .min || low < -512 || high > 0 {
@@ -168,6 +242,7 @@ extension Engine {
             }
             let entry = state.frames[frame].functionEntry
             stackDepth[entry] = max(stackDepth[entry] ?? 0, Int(-low))
+            state.frames[frame].stackDepth = max(state.frames[frame].stackDepth, Int(-low))
             if write {
                 for b in low..<high { markByte(&state, frame, b, .misc) }
             } else {

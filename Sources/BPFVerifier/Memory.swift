@@ -2,6 +2,10 @@ import BPFInstructionSet
 
 extension Engine {
     static let maxPacketOffset: Int64 = 0xffff
+    /// Packet pointer ranges meaning "at least one byte past data_end" and "at data_end or past".
+    static let beyondPacketEnd: Int32 = -2, atPacketEnd: Int32 = -1
+    /// `sizeof(struct bpf_map)` on x86-64 Linux 6.18 (approximately: the fields a program may read).
+    static let bpfMapStructSize = 256
 
     func accessKind(_ k: RegisterKind) -> AccessKind? {
         switch k {
@@ -76,14 +80,21 @@ extension Engine {
             if off < 0 || off + size > Int(base.range) {
                 throw fail(.packetRangeNotChecked(pc: pc, register: baseReg, offset: off, size: size, range: Int(base.range)))
             }
-            if Int64(bitPattern: base.value.umax) + Int64(off) + Int64(size) > Engine.maxPacketOffset {
+            if base.value.umax > UInt64(Engine.maxPacketOffset) || Int64(base.value.umax) + Int64(off) + Int64(size) > Engine.maxPacketOffset {
                 throw fail(.outOfBounds(pc: pc, register: baseReg, kind: "packet", offset: Int64(off), size: size, limit: 0xffff))
             }
             return unknown
         case .packetEnd:
             throw fail(.invalidMemoryAccess(pc: pc, register: baseReg, kind: "pkt_end", reason: "the packet end cannot be dereferenced"))
         case .mapPointer:
-            throw fail(.invalidMemoryAccess(pc: pc, register: baseReg, kind: "map_ptr", reason: "map pointers cannot be dereferenced"))
+            // Root may read `struct bpf_map` fields (check_ptr_to_map_access, typed by BTF in
+            // Linux; numbers here). Nothing may write them.
+            let fieldOffset = Int(base.offset) + offset
+            if privileged && !isWrite && base.value.constantValue == 0 && fieldOffset >= 0 && fieldOffset + size <= Engine.bpfMapStructSize {
+                return unknown
+            }
+            throw fail(.invalidMemoryAccess(pc: pc, register: baseReg, kind: "map_ptr",
+                                            reason: isWrite ? "only read from bpf_map is supported" : "map pointers can only be read by privileged programs, within struct bpf_map"))
         case .function:
             throw fail(.invalidMemoryAccess(pc: pc, register: baseReg, kind: "func", reason: "function pointers cannot be dereferenced"))
         case .scalar, .notInitialized:
@@ -124,6 +135,9 @@ extension Engine {
         let frameIndex = Int(base.target)
         let v = base.value
         let fixed = Int64(base.offset) + Int64(offset)
+        if !v.isConstant && (v.smax >= Engine.maxVarOffset || v.smin <= -Engine.maxVarOffset) {
+            throw fail(.outOfBounds(pc: pc, register: baseReg, kind: "stack", offset: fixed, size: size, limit: 512))
+        }
         let low: Int64, high: Int64
         if let c = v.constantValue {
             low = fixed + Int64(bitPattern: c); high = low
@@ -158,24 +172,31 @@ extension Engine {
             return .scalar(Scalar.unknown.truncated(toBytes: size))
         }
         let (slot, index) = position(low)
+        lastStackAccess = HistoryFlag.stack(frame: frameIndex, slot: slot)
         if let w = write {
             var s = state.frames[frameIndex].stack[slot]
-            if size == 8 {
-                if w.kind == .scalar, w.value.constantValue == 0, w.id == 0 && false {
-                    s = StackSlot()
-                    for i in 0..<8 { s.setByte(i, .zero) }
-                } else {
-                    s = StackSlot(bytes: 0x0303030303030303, spilled: w)
+            if w.kind == .scalar && index == 0 && (size == 8 || privileged) {
+                // A register spill (Linux's save_register_state), also of the low 1, 2 or 4
+                // bytes: the value is kept, and read back whole by a fill of the same size.
+                var v = w
+                if size < 8 && v.value.umax >> UInt64(size * 8) != 0 { v.id = 0 }
+                s.spilled = v
+                for i in 0..<8 {
+                    if i < size { s.setByte(i, .spill) }
+                    else if s.byte(i) != .zero && s.byte(i) != .invalid { s.setByte(i, .misc) }
                 }
+            } else if w.isPointer && size == 8 {
+                s = StackSlot(bytes: 0x0303030303030303, spilled: w)
             } else {
                 if let spilled = s.spilled {
                     if spilled.isPointer && !privileged {
                         throw fail(.invalidMemoryAccess(pc: pc, register: baseReg, kind: "fp", reason: "attempt to corrupt spilled pointer on stack"))
                     }
                     s.spilled = nil
-                    for i in 0..<8 { s.setByte(i, .misc) }
+                    for i in 0..<8 where s.byte(i) != .invalid { s.setByte(i, .misc) }
                 }
                 let isZero = w.kind == .scalar && w.value.constantValue == 0
+                if isZero { zeroStored = true }
                 for i in index..<(index + size) { s.setByte(i, isZero ? .zero : .misc) }
             }
             state.frames[frameIndex].stack[slot] = s
@@ -183,13 +204,32 @@ extension Engine {
         }
         let s = state.frames[frameIndex].stack[slot]
         if let spilled = s.spilled {
-            if size == 8 { return spilled }
+            var spillSize = 0
+            while spillSize < 8 && s.byte(spillSize) == .spill { spillSize += 1 }
+            if size == 8 && spillSize == 8 { return spilled }
             if spilled.isPointer { throw fail(.invalidSpillSize(pc: pc)) }
-            if let c = spilled.value.constantValue {
-                return .constant((c >> UInt64(index * 8)) & (size == 8 ? ~0 : (1 << UInt64(size * 8)) - 1))
+            if size <= spillSize && index == 0 {
+                // A narrow fill of a spilled scalar: its low bytes.
+                var v = spilled
+                if v.value.umax >> UInt64(size * 8) != 0 { v.id = 0 }
+                if size < 8 { v.value = v.value.truncated(toBytes: size) }
+                return v
             }
+            lastStackAccess = 0
+            var spills = 0, zeros = 0
+            for i in index..<(index + size) {
+                switch s.byte(i) {
+                case .spill: spills += 1
+                case .zero: zeros += 1
+                case .misc: break
+                case .invalid:
+                    if !privileged { throw fail(.uninitializedStackRead(pc: pc, offset: Int(low), size: size)) }
+                }
+            }
+            if (spills == size && spilled.value.constantValue == 0) || zeros == size { return .constant(0) }
             return .scalar(Scalar.unknown.truncated(toBytes: size))
         }
+        lastStackAccess = 0
         var allZero = true
         for i in index..<(index + size) {
             let b = s.byte(i)
@@ -238,7 +278,7 @@ extension Engine {
         state[register: dst] = value
     }
 
-    func store(_ d: DecodedInstruction, _ state: inout AbstractState) throws {
+    func store(_ d: DecodedInstruction, _ path: inout Path) throws {
         let pc = d.index
         let size = d.descriptor.accessSize
         var value: RegisterValue
@@ -246,14 +286,37 @@ extension Engine {
             value = .constant(UInt64(bitPattern: Int64(d.immediate)))
             if size < 8 { value = .scalar(value.value.truncated(toBytes: size)) }
         } else {
-            value = try readRegister(state, Int(d.source), pc)
-            if size < 8 && value.kind == .scalar { value = .scalar(value.value.truncated(toBytes: size)) }
+            let srcReg = Int(d.source)
+            value = try readRegister(path.state, srcReg, pc)
+            let base = path.state[register: Int(d.destination)]
+            if base.kind == .stack && value.kind == .scalar && value.id == 0 && !value.value.isConstant && privileged
+                && value.value.umax >> UInt64(size * 8) == 0 {
+                // The spilled copy and the register stay linked (assign_scalar_id_before_mov).
+                value.id = newID()
+                path.state[register: srcReg] = value
+            }
+            if size < 8 && value.kind == .scalar {
+                let id = value.value.umax >> UInt64(size * 8) == 0 ? value.id : 0
+                value = .scalar(value.value.truncated(toBytes: size))
+                value.id = id
+            }
             if size < 8 && value.isPointer {
-                if !privileged { throw fail(.pointerLeak(pc: pc, register: Int(d.source), reason: "partial copy of pointer")) }
+                if base.kind == .stack {
+                    throw fail(.invalidMemoryAccess(pc: pc, register: srcReg, kind: "fp",
+                                                    reason: "invalid size of register spill: a pointer can only be spilled with an 8-byte store"))
+                }
+                if !privileged { throw fail(.pointerLeak(pc: pc, register: srcReg, reason: "partial copy of pointer")) }
                 value = .scalar(Scalar.unknown.truncated(toBytes: size))
             }
         }
-        _ = try access(&state, pc: pc, baseReg: Int(d.destination), offset: Int(d.offset), size: size, write: value)
+        zeroStored = false
+        _ = try access(&path.state, pc: pc, baseReg: Int(d.destination), offset: Int(d.offset), size: size, write: value)
+        if zeroStored && d.descriptor.form != .storeImmediate {
+            // The zero written to the stack is known only if the register is precise.
+            var request = PrecisionRequest(frame: path.state.frames.count - 1)
+            request.add(register: Int(d.source))
+            markPrecise(&path, request, skipFirst: true)
+        }
     }
 
     func atomic(_ d: DecodedInstruction, _ state: inout AbstractState) throws {
@@ -270,10 +333,25 @@ extension Engine {
             throw fail(.invalidMemoryAccess(pc: pc, register: Int(d.destination), kind: base.kind.description,
                                             reason: "BPF_ATOMIC stores into R\(d.destination) \(base.kind) is not allowed"))
         }
-        _ = try access(&state, pc: pc, baseReg: Int(d.destination), offset: Int(d.offset), size: size, write: nil, isAtomic: true)
+        // As Linux: the fetch register receives what a load would (a spilled constant stays
+        // known), then the slot is overwritten with unknown data (no longer a spill).
+        let loaded = try access(&state, pc: pc, baseReg: Int(d.destination), offset: Int(d.offset), size: size, write: nil, isAtomic: true)
         _ = try access(&state, pc: pc, baseReg: Int(d.destination), offset: Int(d.offset), size: size,
                        write: .scalar(Scalar.unknown.truncated(toBytes: size)), isAtomic: true)
-        let result = RegisterValue.scalar(Scalar.unknown.truncated(toBytes: size))
+        if base.kind == .stack, base.value.isConstant {
+            let low = Int64(base.offset) + Int64(bitPattern: base.value.bits.value) + Int64(d.offset)
+            let (slot, index) = position(low)
+            var s = state.frames[Int(base.target)].stack[slot]
+            if s.spilled != nil {
+                s.spilled = nil
+                for i in 0..<8 where s.byte(i) != .invalid { s.setByte(i, .misc) }
+            }
+            for i in index..<min(8, index + size) { s.setByte(i, .misc) }
+            state.frames[Int(base.target)].stack[slot] = s
+        }
+        var result = RegisterValue.scalar(Scalar.unknown.truncated(toBytes: size))
+        if loaded.kind == .scalar { result = .scalar(loaded.value.truncated(toBytes: size)) }
+        else if loaded.isPointer && size == 8 { result = loaded }
         if isCmpxchg { state[register: 0] = result }
         else if d.instruction.immediate & 1 != 0 { try writeCheck(Int(d.source), pc); state[register: Int(d.source)] = result }
     }

@@ -18,7 +18,7 @@ extension Engine {
         let pc = d.index
         switch d.descriptor.form {
         case .aluRegister, .aluImmediate, .unary:
-            try alu(d, &path.state)
+            try alu(d, &path)
             let dst = path.state[register: Int(d.destination)]
             if !(dst.kind == .scalar && dst.value.umax <= UInt64(UInt32.max)) { facts[pc].upperHalfZero = false }
             path.pc += 1
@@ -29,7 +29,7 @@ extension Engine {
             try load(d, &path.state)
             path.pc += 1
         case .storeImmediate, .storeRegister, .storeRelease:
-            try store(d, &path.state)
+            try store(d, &path)
             path.pc += 1
         case .atomic:
             try atomic(d, &path.state)
@@ -37,14 +37,24 @@ extension Engine {
         case .jump, .jumpLong:
             path.pc = d.target!
         case .mayGoto:
-            fork(path, to: d.target!, state: path.state, decision: "\(pc): may_goto budget exhausted")
-            path.state.mayGotoDepth += 1
-            path.pc += 1
+            // As Linux: the path with budget left (fall-through) waits, one level deeper,
+            // its imprecise scalars that changed since the previous iteration widened to
+            // unknown so iterations converge; this path takes the jump (budget exhausted).
+            var queued = path.state
+            queued.mayGotoDepth += 1
+            if let previous = previousIteration(of: pc, path) { widenImprecise(&queued, from: nodes[previous].state) }
+            try fork(path, to: pc + 1, state: queued, decision: UInt32(pc) << 2)
+            record(&path, pc, taken: true, decided: false)
+            path.pc = d.target!
         case .conditionalImmediate, .conditionalRegister:
             return try conditional(d, &path)
         case .callHelper:
             return try callHelper(d, &path)
         case .callLocal:
+            if let signature = input.globalFunctions[d.target!] {
+                try callGlobal(d, &path, signature: signature, entry: d.target!)
+                return false
+            }
             try callLocal(d, &path.state, returnTo: pc + 1, entry: d.target!, callback: false)
             path.pc = d.target!
         case .callKernelFunction:
@@ -58,6 +68,34 @@ extension Engine {
             path.pc += 1
         }
         return false
+    }
+
+    /// The checkpoint of the previous iteration at a loop instruction (find_prev_entry).
+    func previousIteration(of pc: Int, _ path: Path) -> Int? {
+        guard path.parentNode >= 0 else { return nil }
+        var n = nodes[path.parentNode].pc == pc ? nodes[path.parentNode].parent : path.parentNode
+        while n >= 0 {
+            if nodes[n].pc == pc && nodes[n].state.frames.count == path.state.frames.count { return n }
+            n = nodes[n].parent
+        }
+        return nil
+    }
+
+    /// Linux's `widen_imprecise_scalars`.
+    func widenImprecise(_ state: inout AbstractState, from old: AbstractState) {
+        guard old.frames.count == state.frames.count else { return }
+        func widen(_ o: RegisterValue, _ n: inout RegisterValue) {
+            guard o.kind == .scalar, n.kind == .scalar, !o.precise, !n.precise, o != n else { return }
+            n = .unknownScalar
+        }
+        for f in state.frames.indices {
+            for r in 0..<11 { widen(old.frames[f].registers[r], &state.frames[f].registers[r]) }
+            for s in 0..<64 {
+                if let o = old.frames[f].stack[s].spilled, state.frames[f].stack[s].spilled != nil {
+                    widen(o, &state.frames[f].stack[s].spilled!)
+                }
+            }
+        }
     }
 
     // MARK: ALU
@@ -96,7 +134,7 @@ extension Engine {
         }
     }
 
-    func alu(_ d: DecodedInstruction, _ state: inout AbstractState) throws {
+    func alu(_ d: DecodedInstruction, _ path: inout Path) throws {
         let pc = d.index
         let dstReg = Int(d.destination), srcReg = Int(d.source)
         let isImm = d.descriptor.form == .aluImmediate
@@ -104,48 +142,53 @@ extension Engine {
         try writeCheck(dstReg, pc)
         switch d.operation {
         case .mov64Imm:
-            state[register: dstReg] = .constant(UInt64(bitPattern: Int64(d.immediate)))
+            path.state[register: dstReg] = .constant(UInt64(bitPattern: Int64(d.immediate)))
             return
         case .mov32Imm:
-            state[register: dstReg] = .constant(UInt64(UInt32(bitPattern: d.immediate)))
+            path.state[register: dstReg] = .constant(UInt64(UInt32(bitPattern: d.immediate)))
             return
         case .mov64Reg:
-            var src = try readRegister(state, srcReg, pc)
+            var src = try readRegister(path.state, srcReg, pc)
             if src.kind == .scalar && !src.value.isConstant && src.id == 0 {
                 src.id = newID()
-                state[register: srcReg] = src
+                path.state[register: srcReg] = src
             }
-            state[register: dstReg] = src
+            path.state[register: dstReg] = src
             return
         case .mov32Reg:
-            let src = try readRegister(state, srcReg, pc)
+            let src = try readRegister(path.state, srcReg, pc)
             if src.kind == .scalar {
                 var v = src.value.truncated(toBytes: 4)
                 v.sync()
                 var r = RegisterValue.scalar(v)
                 if src.value.umax <= UInt64(UInt32.max), !src.value.isConstant {
                     var s = src
-                    if s.id == 0 { s.id = newID(); state[register: srcReg] = s }
+                    if s.id == 0 { s.id = newID(); path.state[register: srcReg] = s }
                     r.id = s.id
                 }
-                state[register: dstReg] = r
+                path.state[register: dstReg] = r
             } else {
                 if !privileged { throw fail(.pointerLeak(pc: pc, register: srcReg, reason: "partial copy of pointer")) }
-                state[register: dstReg] = .scalar(.range(0, UInt64(UInt32.max)))
+                path.state[register: dstReg] = .scalar(.range(0, UInt64(UInt32.max)))
             }
             return
         case .movsx8To64, .movsx16To64, .movsx32To64, .movsx8To32, .movsx16To32:
-            let src = try readRegister(state, srcReg, pc)
+            let src = try readRegister(path.state, srcReg, pc)
             let bytes = Int(d.offset) / 8
             guard src.kind == .scalar else {
                 if !privileged { throw fail(.pointerLeak(pc: pc, register: srcReg, reason: "sign-extension part of pointer")) }
-                state[register: dstReg] = is32 ? .scalar(.range(0, UInt64(UInt32.max))) : .unknownScalar
+                path.state[register: dstReg] = is32 ? .scalar(.range(0, UInt64(UInt32.max))) : .unknownScalar
                 return
             }
-            state[register: dstReg] = .scalar(is32 ? src.value.signExtended32(fromBytes: bytes) : src.value.signExtended(fromBytes: bytes))
+            path.state[register: dstReg] = .scalar(is32 ? src.value.signExtended32(fromBytes: bytes) : src.value.signExtended(fromBytes: bytes))
             return
         case .le16, .le32, .le64, .be16, .be32, .be64, .bswap16, .bswap32, .bswap64:
-            let dst = try readRegister(state, dstReg, pc)
+            let dst = try readRegister(path.state, dstReg, pc)
+            if dst.isPointer && privileged {
+                // Linux lets root turn a pointer into a meaningless number.
+                path.state[register: dstReg] = .unknownScalar
+                return
+            }
             guard dst.kind == .scalar else {
                 throw fail(.pointerArithmetic(pc: pc, register: dstReg, reason: "pointer arithmetic prohibited (byte swap of a pointer)"))
             }
@@ -155,14 +198,18 @@ extension Engine {
             case .le16, .le32, .le64: result = dst.value.truncated(toBytes: size)
             default: result = dst.value.byteSwapped(bytes: size)
             }
-            state[register: dstReg] = .scalar(result)
+            path.state[register: dstReg] = .scalar(result)
             return
         default: break
         }
         guard let (op, _) = scalarOperation(d.operation) else {
             throw fail(.unsupportedInstruction(pc: pc, what: d.descriptor.mnemonic))
         }
-        let dst = try readRegister(state, dstReg, pc)
+        let dst = try readRegister(path.state, dstReg, pc)
+        if op == .neg && dst.isPointer && privileged {
+            path.state[register: dstReg] = .unknownScalar
+            return
+        }
         let src: RegisterValue
         if op == .neg {
             src = .constant(0)
@@ -174,7 +221,7 @@ extension Engine {
             if [.div, .sdiv, .mod, .smod].contains(op) && imm == 0 { throw fail(.divisionByZero(pc: pc)) }
             src = .constant(is32 ? UInt64(UInt32(bitPattern: d.immediate)) : UInt64(bitPattern: imm))
         } else {
-            src = try readRegister(state, srcReg, pc)
+            src = try readRegister(path.state, srcReg, pc)
         }
         if [.div, .sdiv, .mod, .smod].contains(op) {
             let nonZero = src.kind == .scalar && (is32 ? src.value.u32min > 0 : src.value.umin > 0)
@@ -183,10 +230,16 @@ extension Engine {
         if dst.kind == .scalar && src.kind == .scalar {
             var r = RegisterValue.scalar(Scalar.apply(op, dst.value, src.value, is32: is32))
             r.id = 0
-            state[register: dstReg] = r
+            path.state[register: dstReg] = r
             return
         }
-        state[register: dstReg] = try pointerArithmetic(pc, op, is32, dstReg, dst, isImm ? -1 : srcReg, src)
+        if !isImm && !is32 && (op == .add || op == .sub) && dst.isPointer != src.isPointer {
+            // The scalar becomes part of a pointer: its value must be precise.
+            var request = PrecisionRequest(frame: path.state.frames.count - 1)
+            request.add(register: dst.isPointer ? srcReg : dstReg)
+            markPrecise(&path, request, skipFirst: true)
+        }
+        path.state[register: dstReg] = try pointerArithmetic(pc, op, is32, dstReg, dst, isImm ? -1 : srcReg, src)
     }
 
     static let maxVarOffset: Int64 = 1 << 29
@@ -196,7 +249,7 @@ extension Engine {
                            _ srcReg: Int, _ src: RegisterValue) throws -> RegisterValue {
         let opName: String = { switch op { case .add: "+="; case .sub: "-="; default: "\(op)" } }()
         if is32 {
-            if op == .sub && privileged { return .scalar(.range(0, UInt64(UInt32.max))) }
+            if op == .sub && privileged { return .unknownScalar }
             throw fail(.pointerArithmetic(pc: pc, register: dstReg, reason: "32-bit pointer arithmetic prohibited"))
         }
         if dst.isPointer && src.isPointer {
@@ -215,6 +268,9 @@ extension Engine {
             }
             ptr = src; scalar = dst; ptrReg = srcReg
         }
+        if op == .sub && ptr.kind == .stack && dst.isPointer {
+            throw fail(.pointerArithmetic(pc: pc, register: dstReg, reason: "subtraction from stack pointer prohibited"))
+        }
         if ptr.mayBeNull {
             throw fail(.pointerArithmetic(pc: pc, register: ptrReg,
                                           reason: "pointer arithmetic on \(ptr.kind)_or_null prohibited, null-check it first"))
@@ -228,9 +284,13 @@ extension Engine {
             throw fail(.pointerArithmetic(pc: pc, register: ptrReg, reason: "variable stack access prohibited for !root"))
         }
         let s = scalar.value
-        if s.smin == .min || s.smin <= -Engine.maxVarOffset || s.smax >= Engine.maxVarOffset {
+        if s.smin == .min {
             throw fail(.pointerArithmetic(pc: pc, register: dstReg,
                                           reason: "math between \(ptr.kind) pointer and register with unbounded min value is not allowed"))
+        }
+        if s.smin <= -Engine.maxVarOffset || s.smin >= Engine.maxVarOffset {
+            throw fail(.pointerArithmetic(pc: pc, register: dstReg,
+                                          reason: "value \(s.smin) makes \(ptr.kind) pointer be out of bounds"))
         }
         var result = ptr
         if let c = s.constantValue {
@@ -243,7 +303,7 @@ extension Engine {
             return result
         }
         result.value = Scalar.apply(op, ptr.value, s, is32: false)
-        if result.value.smin <= -Engine.maxVarOffset || result.value.smax >= Engine.maxVarOffset {
+        if result.value.smin <= -Engine.maxVarOffset || result.value.smin >= Engine.maxVarOffset {
             throw fail(.pointerArithmetic(pc: pc, register: dstReg, reason: "the variable offset makes the \(ptr.kind) pointer be out of bounds"))
         }
         if ptr.kind.isPacket {
@@ -286,6 +346,9 @@ extension Engine {
             state[register: r] = mapValuePointer(index, offset: Int(Int32(truncatingIfNeeded: d.wideImmediate >> 32)), pc: pc)
             try checkMapValueOffset(state[register: r], pc: pc)
         case .loadFunction:
+            if !input.hasFunctionInfo {
+                throw fail(.unsupportedInstruction(pc: pc, what: "a callback without BTF function info (missing btf func_info); compile with -g"))
+            }
             state[register: r] = .pointer(.function, target: Int32(d.target!))
         default:
             throw fail(.unsupportedInstruction(pc: pc, what: "lddw with BTF ids"))
@@ -301,6 +364,13 @@ extension Engine {
     func checkMapValueOffset(_ v: RegisterValue, pc: Int) throws {
         guard v.kind == .mapValue else { return }
         let map = input.maps[Int(v.target)]
+        // Only single-element arrays (global data) hand out their value's address.
+        guard map.type == .array else {
+            throw fail(.invalidMapReference(pc: pc, reason: "no direct value access support for this map type (\(map.type)): only arrays with one element"))
+        }
+        guard map.maxEntries == 1 else {
+            throw fail(.invalidMapReference(pc: pc, reason: "invalid access to map value pointer, value_size=\(map.valueSize) off=\(v.offset): direct value access needs an array with one element, not \(map.maxEntries)"))
+        }
         guard v.offset >= 0, Int(v.offset) < max(map.valueSize, 1) else {
             throw fail(.invalidMapReference(pc: pc, reason: "invalid access to map value pointer, value_size=\(map.valueSize) off=\(v.offset)"))
         }

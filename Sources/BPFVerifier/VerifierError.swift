@@ -47,6 +47,8 @@ public enum VerifierError: Error, Sendable, Hashable {
     // Exploration
     case infiniteLoop(pc: Int)
     case complexityLimit(pc: Int, processed: Int)
+    /// More than 8,192 branches wait to be explored (Linux's BPF_COMPLEXITY_LIMIT_JMP_SEQ).
+    case tooManyPendingBranches(pc: Int, count: Int)
 
     public var pc: Int {
         switch self {
@@ -63,7 +65,7 @@ public enum VerifierError: Error, Sendable, Hashable {
              .helperUnavailable(let pc, _, _, _), .helperArgument(let pc, _, _, _), .unreleasedReference(let pc, _, _),
              .invalidRelease(let pc, _), .callDepthExceeded(let pc, _), .stackTooLarge(let pc, _),
              .returnValueOutOfRange(let pc, _, _), .returnNotScalar(let pc, _), .infiniteLoop(let pc),
-             .complexityLimit(let pc, _):
+             .complexityLimit(let pc, _), .tooManyPendingBranches(let pc, _):
             pc
         }
     }
@@ -110,6 +112,7 @@ public enum VerifierError: Error, Sendable, Hashable {
         case .returnNotScalar: "return_type"
         case .infiniteLoop: "infinite_loop"
         case .complexityLimit: "complexity"
+        case .tooManyPendingBranches: "jump_sequence"
         }
     }
 
@@ -155,10 +158,12 @@ public enum VerifierError: Error, Sendable, Hashable {
         case .returnValueOutOfRange(_, let range, let value): return "At program exit the register R0 has \(value) should have been in \(range)"
         case .returnNotScalar(_, let kind): return "At program exit the register R0 is not a known value (\(kind))"
         case .infiniteLoop(let pc): return "infinite loop detected at insn \(pc)"
-        case .complexityLimit(_, let n): return "The sequence of \(n) jumps is too complex: program too large (processed \(n) insns)"
+        case .complexityLimit(_, let n): return "BPF program is too large. Processed \(n) insn: the verifier gave up here, having followed too many paths"
+        case .tooManyPendingBranches(_, let n): return "The sequence of \(n) jumps is too complex: more than 8192 branches wait to be explored"
         }
     }
 
+    /// What to change in the program (every case has one).
     public var hint: String {
         switch self {
         case .unreachableInstruction: return "remove the dead code or make a branch reach it; Linux refuses instructions no path executes"
@@ -183,10 +188,31 @@ public enum VerifierError: Error, Sendable, Hashable {
         case .helperArgument: return "pass what the helper's prototype asks for"
         case .unreleasedReference: return "submit or discard the reservation on every path, including error paths"
         case .returnValueOutOfRange, .returnNotScalar: return "return a value the program type allows"
-        case .infiniteLoop, .complexityLimit: return "bound the loop with a counter the verifier can follow, or split the program"
+        case .infiniteLoop: return "the loop repeats a state exactly, so it never ends: make every iteration change a bounded counter and exit when it reaches its limit"
+        case .complexityLimit: return "every path through the loops is followed iteration by iteration; use fewer iterations, bpf_loop() with a callback, or a may_goto-bounded loop, or split the program with tail calls"
+        case .tooManyPendingBranches: return "each iteration of a loop with branches in it leaves paths to explore; move the loop body into a bpf_loop() callback or reduce the iteration count"
         case .stackTooLarge: return "use less stack (move buffers into a per-CPU array map)"
         case .backEdge: return "loops need CAP_BPF (the privileged profile)"
-        default: return ""
+        case .malformed: return "the instruction bytes do not decode; rebuild the object, or check hand-written assembly for a bad opcode or a jump into the middle of an lddw"
+        case .tooManyInstructions: return "split the program with tail calls or bpf-to-bpf calls, or load it with the privileged profile (1,000,000 instructions)"
+        case .jumpOutOfFunction: return "jumps stay inside their function; call the other function instead"
+        case .invalidCallTarget: return "call the first instruction of a function (`call local` to a label at a function start)"
+        case .unsupportedInstruction(_, let what):
+            if what.contains("func_info") { return "compile with `clang -g` so the object carries BTF function info (.BTF.ext)" }
+            return "use an instruction or helper this program type and BPFKit support"
+        case .invalidMapReference: return "refer to a map the object defines; direct value access (`lddw map_value`) works only for one-element arrays such as .data, .bss and .rodata"
+        case .invalidMemoryAccess(_, let r, let kind, _):
+            switch kind {
+            case "scalar": return "r\(r) holds a number, not a pointer: load it from the context, a map lookup or r10 before dereferencing it"
+            case "map_ptr": return "look the value up with bpf_map_lookup_elem() instead of reading the map itself"
+            case "fp": return "stack accesses must stay within the frame and spill pointers with 8-byte stores at 8-byte aligned offsets"
+            default: return "dereference r\(r) only where its kind allows it; pkt_end, map and function pointers cannot be read"
+            }
+        case .mixedPointerKinds: return "use separate load instructions for the context and for other memory (Linux rewrites context loads)"
+        case .unknownHelper: return "call a helper Linux defines (see BPFABI's HelperTable); kfuncs are not supported"
+        case .invalidRelease: return "pass the pointer returned by bpf_ringbuf_reserve() itself, after checking it is not NULL, to submit or discard"
+        case .callDepthExceeded: return "at most 8 nested bpf-to-bpf calls: inline some functions (`static __always_inline`) or avoid recursion"
+        case .invalidSpillSize: return "read a spilled pointer back with an 8-byte load from the same offset"
         }
     }
 }
