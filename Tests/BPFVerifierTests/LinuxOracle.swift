@@ -65,6 +65,14 @@ enum LinuxOracle {
         }
     }
 
+    /// The line of a refusal log that says why (the one before the "processed" summary), with
+    /// register numbers and numbers in general blanked so that like reasons group together.
+    static func reason(_ log: String) -> String {
+        let lines = log.split(separator: "\n").map(String.init)
+        let line = lines.last(where: { !$0.hasPrefix("processed ") && !$0.isEmpty }) ?? "(no log)"
+        return String(line.map { $0.isNumber ? "#" : $0 })
+    }
+
     /// The last lines of a verifier log (where Linux says why it refused).
     static func tail(_ log: String, lines: Int = 4) -> String {
         log.split(separator: "\n").suffix(lines).joined(separator: "\n")
