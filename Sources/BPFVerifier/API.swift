@@ -71,6 +71,8 @@ public struct VerifierInput: Sendable {
     public var mapReferences: [Int: (map: Int, valueOffset: Int?)]
     public var lineInfo: [LineInfo]
     public var name: String
+    /// Global functions by entry instruction: verified on their own from their prototypes.
+    public var globalFunctions: [Int: GlobalFunctionSignature] = [:]
 
     public init(instructions: [Instruction], programType: ProgramType, maps: [VerifierMap] = [],
                 mapReferences: [Int: (map: Int, valueOffset: Int?)] = [:], lineInfo: [LineInfo] = [], name: String = "") {

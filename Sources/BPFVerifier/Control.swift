@@ -33,12 +33,15 @@ extension Engine {
             throw fail(.pointerComparison(pc: pc, register: Int(d.source)))
         }
         let pred = branchTaken(dst, src, op, is32: is32)
-        let text = Disassembler.text(of: d, syntax: .c)
         let target = d.target!
         if let pred {
             if pred { facts[pc].seenTaken = true } else { facts[pc].seenNotTaken = true }
-            path.decisions.append("\(pc): \(text) always \(pred ? "taken" : "not taken")")
-            if path.decisions.count > 256 { path.decisions.removeFirst(128) }
+            // The outcome depends on the values: they must be precise (check_cond_jmp_op).
+            var request = PrecisionRequest(frame: path.state.frames.count - 1)
+            if dst.kind == .scalar { request.add(register: dstReg) }
+            if isReg && src.kind == .scalar { request.add(register: Int(d.source)) }
+            markPrecise(&path, request, skipFirst: true)
+            record(&path, pc, taken: pred, decided: true)
             path.pc = pred ? target : pc + 1
             return false
         }
@@ -62,6 +65,12 @@ extension Engine {
                 if isReg { setScalar(&fall, Int(d.source), b2) }
             }
         }
+        if takenDead || fallDead {
+            var request = PrecisionRequest(frame: path.state.frames.count - 1)
+            request.add(register: dstReg)
+            if isReg { request.add(register: Int(d.source)) }
+            markPrecise(&path, request, skipFirst: true)
+        }
         var handled = false
         let srcIsZero = src.kind == .scalar && src.value.constantValue == 0
         if !is32 && srcIsZero && (op == .eq || op == .ne) && dst.mayBeNull {
@@ -74,17 +83,39 @@ extension Engine {
         if !handled && dst.isPointer && !privileged {
             throw fail(.pointerComparison(pc: pc, register: dstReg))
         }
+        if privileged, let flags = linkedCopies(path.state, dst: dst, src: isReg ? src : nil), !path.history.isEmpty {
+            path.history[path.history.count - 1] |= flags << 32
+        }
         if !takenDead {
-            fork(path, to: target, state: taken, decision: "\(pc): \(text) taken")
+            try fork(path, to: target, state: taken, decision: UInt32(pc) << 2 | 1)
         }
         if fallDead {
             return true
         }
         path.state = fall
-        path.decisions.append("\(pc): \(text) not taken")
-        if path.decisions.count > 256 { path.decisions.removeFirst(128) }
+        record(&path, pc, taken: false, decided: false)
         path.pc = pc + 1
         return false
+    }
+
+    /// The history flags naming the registers linked by id to a jump's operands.
+    func linkedCopies(_ state: AbstractState, dst: RegisterValue, src: RegisterValue?) -> UInt64? {
+        var ids: [UInt32] = []
+        if dst.kind == .scalar && dst.id != 0 { ids.append(dst.id) }
+        if let src, src.kind == .scalar, src.id != 0 { ids.append(src.id) }
+        guard !ids.isEmpty else { return nil }
+        var mask: UInt16 = 0
+        var elsewhere = false
+        let last = state.frames.count - 1
+        for (f, frame) in state.frames.enumerated() {
+            for r in 0..<11 where frame.registers[r].kind == .scalar && ids.contains(frame.registers[r].id) {
+                if f == last { mask |= 1 << UInt16(r) } else { elsewhere = true }
+            }
+            for s in 0..<64 {
+                if let v = frame.stack[s].spilled, v.kind == .scalar, ids.contains(v.id) { elsewhere = true }
+            }
+        }
+        return HistoryFlag.linked(mask, elsewhere: elsewhere)
     }
 
     /// Sets a scalar register and every register linked to it by id.
@@ -193,6 +224,11 @@ extension Engine {
             for r in 1...5 { path.state[register: r] = .uninitialized }
             if call.operation == .callHelper {
                 // A callback (bpf_loop): returns 0 or 1; the helper returns a scalar.
+                if r0.kind == .scalar {
+                    var request = PrecisionRequest(frame: path.state.frames.count)
+                    request.add(register: 0)
+                    markPrecise(&path, request, skipFirst: true)
+                }
                 if r0.kind != .scalar || r0.value.umax > 1 || (r0.value.smin < 0) {
                     throw fail(.returnValueOutOfRange(pc: pc, range: "[0, 1]", value: r0.description))
                 }
@@ -203,14 +239,21 @@ extension Engine {
             path.pc = callSite + 1
             return false
         }
+        if verifyingGlobal != nil {
+            // A global function returns a scalar to whoever calls it.
+            guard r0.kind == .scalar else { throw fail(.returnNotScalar(pc: pc, kind: r0.description)) }
+        }
         if let reference = path.state.references.first {
             throw fail(.unreleasedReference(pc: pc, acquiredAt: reference.pc, helper: reference.helper))
         }
         if !privileged && r0.isPointer {
             throw fail(.pointerLeak(pc: pc, register: 0, reason: "leaks addr as return value"))
         }
-        if let range = options.contexts.returnRange(input.programType) {
+        if verifyingGlobal == nil, let range = options.contexts.returnRange(input.programType) {
             guard r0.kind == .scalar else { throw fail(.returnNotScalar(pc: pc, kind: r0.description)) }
+            var request = PrecisionRequest(frame: path.state.frames.count - 1)
+            request.add(register: 0)
+            markPrecise(&path, request, skipFirst: true)
             if r0.value.smin < range.lowerBound || r0.value.smax > range.upperBound {
                 throw fail(.returnValueOutOfRange(pc: pc, range: "[\(range.lowerBound), \(range.upperBound)]", value: r0.description))
             }

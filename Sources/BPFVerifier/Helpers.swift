@@ -44,6 +44,9 @@ extension Engine {
                 try helperMemory(&state, pc: pc, reg: r, size: 8, sizeRange: nil, write: true, helper: proto.name)
             case .size(let zeroAllowed):
                 guard v.kind == .scalar else { throw argError(r, "the size must be a scalar") }
+                var request = PrecisionRequest(frame: state.frames.count - 1)
+                request.add(register: r)
+                markPrecise(&path, request, skipFirst: true)
                 let s = v.value
                 if s.smin < 0 { throw argError(r, "R\(r) min value is negative, either use unsigned or 'var &= const'") }
                 if s.umin == 0 && !zeroAllowed && s.umax == 0 { throw argError(r, "invalid zero-sized read") }
@@ -65,6 +68,9 @@ extension Engine {
                 }
             case .allocationSize:
                 guard v.kind == .scalar, let c = v.value.constantValue else { throw argError(r, "R\(r) is not a known constant") }
+                var request = PrecisionRequest(frame: state.frames.count - 1)
+                request.add(register: r)
+                markPrecise(&path, request, skipFirst: true)
                 guard c < UInt64(Int32.max) else { throw argError(r, "the size is too large") }
                 allocationSize = Int32(c)
             case .releasedRingBufferMemory:

@@ -158,24 +158,31 @@ extension Engine {
             return .scalar(Scalar.unknown.truncated(toBytes: size))
         }
         let (slot, index) = position(low)
+        lastStackAccess = HistoryFlag.stack(frame: frameIndex, slot: slot)
         if let w = write {
             var s = state.frames[frameIndex].stack[slot]
-            if size == 8 {
-                if w.kind == .scalar, w.value.constantValue == 0, w.id == 0 && false {
-                    s = StackSlot()
-                    for i in 0..<8 { s.setByte(i, .zero) }
-                } else {
-                    s = StackSlot(bytes: 0x0303030303030303, spilled: w)
+            if w.kind == .scalar && index == 0 && (size == 8 || privileged) {
+                // A register spill (Linux's save_register_state), also of the low 1, 2 or 4
+                // bytes: the value is kept, and read back whole by a fill of the same size.
+                var v = w
+                if size < 8 && v.value.umax >> UInt64(size * 8) != 0 { v.id = 0 }
+                s.spilled = v
+                for i in 0..<8 {
+                    if i < size { s.setByte(i, .spill) }
+                    else if s.byte(i) != .zero && s.byte(i) != .invalid { s.setByte(i, .misc) }
                 }
+            } else if w.isPointer && size == 8 {
+                s = StackSlot(bytes: 0x0303030303030303, spilled: w)
             } else {
                 if let spilled = s.spilled {
                     if spilled.isPointer && !privileged {
                         throw fail(.invalidMemoryAccess(pc: pc, register: baseReg, kind: "fp", reason: "attempt to corrupt spilled pointer on stack"))
                     }
                     s.spilled = nil
-                    for i in 0..<8 { s.setByte(i, .misc) }
+                    for i in 0..<8 where s.byte(i) != .invalid { s.setByte(i, .misc) }
                 }
                 let isZero = w.kind == .scalar && w.value.constantValue == 0
+                if isZero { zeroStored = true }
                 for i in index..<(index + size) { s.setByte(i, isZero ? .zero : .misc) }
             }
             state.frames[frameIndex].stack[slot] = s
@@ -183,13 +190,32 @@ extension Engine {
         }
         let s = state.frames[frameIndex].stack[slot]
         if let spilled = s.spilled {
-            if size == 8 { return spilled }
+            var spillSize = 0
+            while spillSize < 8 && s.byte(spillSize) == .spill { spillSize += 1 }
+            if size == 8 && spillSize == 8 { return spilled }
             if spilled.isPointer { throw fail(.invalidSpillSize(pc: pc)) }
-            if let c = spilled.value.constantValue {
-                return .constant((c >> UInt64(index * 8)) & (size == 8 ? ~0 : (1 << UInt64(size * 8)) - 1))
+            if size <= spillSize && index == 0 {
+                // A narrow fill of a spilled scalar: its low bytes.
+                var v = spilled
+                if v.value.umax >> UInt64(size * 8) != 0 { v.id = 0 }
+                if size < 8 { v.value = v.value.truncated(toBytes: size) }
+                return v
             }
+            lastStackAccess = 0
+            var spills = 0, zeros = 0
+            for i in index..<(index + size) {
+                switch s.byte(i) {
+                case .spill: spills += 1
+                case .zero: zeros += 1
+                case .misc: break
+                case .invalid:
+                    if !privileged { throw fail(.uninitializedStackRead(pc: pc, offset: Int(low), size: size)) }
+                }
+            }
+            if (spills == size && spilled.value.constantValue == 0) || zeros == size { return .constant(0) }
             return .scalar(Scalar.unknown.truncated(toBytes: size))
         }
+        lastStackAccess = 0
         var allZero = true
         for i in index..<(index + size) {
             let b = s.byte(i)
@@ -238,7 +264,7 @@ extension Engine {
         state[register: dst] = value
     }
 
-    func store(_ d: DecodedInstruction, _ state: inout AbstractState) throws {
+    func store(_ d: DecodedInstruction, _ path: inout Path) throws {
         let pc = d.index
         let size = d.descriptor.accessSize
         var value: RegisterValue
@@ -246,14 +272,33 @@ extension Engine {
             value = .constant(UInt64(bitPattern: Int64(d.immediate)))
             if size < 8 { value = .scalar(value.value.truncated(toBytes: size)) }
         } else {
-            value = try readRegister(state, Int(d.source), pc)
-            if size < 8 && value.kind == .scalar { value = .scalar(value.value.truncated(toBytes: size)) }
+            let srcReg = Int(d.source)
+            value = try readRegister(path.state, srcReg, pc)
+            let base = path.state[register: Int(d.destination)]
+            if base.kind == .stack && value.kind == .scalar && value.id == 0 && !value.value.isConstant && privileged
+                && value.value.umax >> UInt64(size * 8) == 0 {
+                // The spilled copy and the register stay linked (assign_scalar_id_before_mov).
+                value.id = newID()
+                path.state[register: srcReg] = value
+            }
+            if size < 8 && value.kind == .scalar {
+                let id = value.value.umax >> UInt64(size * 8) == 0 ? value.id : 0
+                value = .scalar(value.value.truncated(toBytes: size))
+                value.id = id
+            }
             if size < 8 && value.isPointer {
-                if !privileged { throw fail(.pointerLeak(pc: pc, register: Int(d.source), reason: "partial copy of pointer")) }
+                if !privileged { throw fail(.pointerLeak(pc: pc, register: srcReg, reason: "partial copy of pointer")) }
                 value = .scalar(Scalar.unknown.truncated(toBytes: size))
             }
         }
-        _ = try access(&state, pc: pc, baseReg: Int(d.destination), offset: Int(d.offset), size: size, write: value)
+        zeroStored = false
+        _ = try access(&path.state, pc: pc, baseReg: Int(d.destination), offset: Int(d.offset), size: size, write: value)
+        if zeroStored && d.descriptor.form != .storeImmediate {
+            // The zero written to the stack is known only if the register is precise.
+            var request = PrecisionRequest(frame: path.state.frames.count - 1)
+            request.add(register: Int(d.source))
+            markPrecise(&path, request, skipFirst: true)
+        }
     }
 
     func atomic(_ d: DecodedInstruction, _ state: inout AbstractState) throws {

@@ -56,6 +56,19 @@ public struct RegisterValue: Hashable, Sendable, CustomStringConvertible {
     public var range: Int32 = 0
     /// Writes through this pointer are forbidden (read-only map values).
     public var readOnly: Bool = false
+    /// Scalars: some decision of the program depends on the exact value (Linux's
+    /// `reg->precise`, set by backtracking). States compare imprecise scalars as equal.
+    /// Not part of equality.
+    public var precise: Bool = false
+
+    public static func == (a: RegisterValue, b: RegisterValue) -> Bool {
+        a.kind == b.kind && a.mayBeNull == b.mayBeNull && a.offset == b.offset && a.value == b.value && a.id == b.id
+            && a.referenceID == b.referenceID && a.target == b.target && a.range == b.range && a.readOnly == b.readOnly
+    }
+
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(kind); hasher.combine(offset); hasher.combine(value); hasher.combine(id); hasher.combine(target)
+    }
 
     public static let uninitialized = RegisterValue(kind: .notInitialized)
     public static let unknownScalar = RegisterValue(kind: .scalar, value: .unknown)
@@ -102,7 +115,8 @@ public enum StackByte: UInt8, Sendable, Hashable {
     case invalid = 0, misc, zero, spill
 }
 
-/// One 8-byte stack slot: per-byte kinds, and the spilled register when all eight are `spill`.
+/// One 8-byte stack slot: per-byte kinds, and the spilled register when its lowest byte
+/// is `spill` (a spill of 1, 2, 4 or 8 bytes at the slot's start; the spill bytes count up from 0).
 public struct StackSlot: Hashable, Sendable {
     /// Eight `StackByte` raw values, byte i (at slot offset i) in bits 8i..8i+7.
     public var bytes: UInt64 = 0

@@ -18,7 +18,7 @@ extension Engine {
         let pc = d.index
         switch d.descriptor.form {
         case .aluRegister, .aluImmediate, .unary:
-            try alu(d, &path.state)
+            try alu(d, &path)
             let dst = path.state[register: Int(d.destination)]
             if !(dst.kind == .scalar && dst.value.umax <= UInt64(UInt32.max)) { facts[pc].upperHalfZero = false }
             path.pc += 1
@@ -29,7 +29,7 @@ extension Engine {
             try load(d, &path.state)
             path.pc += 1
         case .storeImmediate, .storeRegister, .storeRelease:
-            try store(d, &path.state)
+            try store(d, &path)
             path.pc += 1
         case .atomic:
             try atomic(d, &path.state)
@@ -37,7 +37,7 @@ extension Engine {
         case .jump, .jumpLong:
             path.pc = d.target!
         case .mayGoto:
-            fork(path, to: d.target!, state: path.state, decision: "\(pc): may_goto budget exhausted")
+            try fork(path, to: d.target!, state: path.state, decision: UInt32(pc) << 2 | 1)
             path.state.mayGotoDepth += 1
             path.pc += 1
         case .conditionalImmediate, .conditionalRegister:
@@ -45,6 +45,10 @@ extension Engine {
         case .callHelper:
             return try callHelper(d, &path)
         case .callLocal:
+            if let signature = input.globalFunctions[d.target!] {
+                try callGlobal(d, &path, signature: signature, entry: d.target!)
+                return false
+            }
             try callLocal(d, &path.state, returnTo: pc + 1, entry: d.target!, callback: false)
             path.pc = d.target!
         case .callKernelFunction:
@@ -96,7 +100,7 @@ extension Engine {
         }
     }
 
-    func alu(_ d: DecodedInstruction, _ state: inout AbstractState) throws {
+    func alu(_ d: DecodedInstruction, _ path: inout Path) throws {
         let pc = d.index
         let dstReg = Int(d.destination), srcReg = Int(d.source)
         let isImm = d.descriptor.form == .aluImmediate
@@ -104,48 +108,48 @@ extension Engine {
         try writeCheck(dstReg, pc)
         switch d.operation {
         case .mov64Imm:
-            state[register: dstReg] = .constant(UInt64(bitPattern: Int64(d.immediate)))
+            path.state[register: dstReg] = .constant(UInt64(bitPattern: Int64(d.immediate)))
             return
         case .mov32Imm:
-            state[register: dstReg] = .constant(UInt64(UInt32(bitPattern: d.immediate)))
+            path.state[register: dstReg] = .constant(UInt64(UInt32(bitPattern: d.immediate)))
             return
         case .mov64Reg:
-            var src = try readRegister(state, srcReg, pc)
+            var src = try readRegister(path.state, srcReg, pc)
             if src.kind == .scalar && !src.value.isConstant && src.id == 0 {
                 src.id = newID()
-                state[register: srcReg] = src
+                path.state[register: srcReg] = src
             }
-            state[register: dstReg] = src
+            path.state[register: dstReg] = src
             return
         case .mov32Reg:
-            let src = try readRegister(state, srcReg, pc)
+            let src = try readRegister(path.state, srcReg, pc)
             if src.kind == .scalar {
                 var v = src.value.truncated(toBytes: 4)
                 v.sync()
                 var r = RegisterValue.scalar(v)
                 if src.value.umax <= UInt64(UInt32.max), !src.value.isConstant {
                     var s = src
-                    if s.id == 0 { s.id = newID(); state[register: srcReg] = s }
+                    if s.id == 0 { s.id = newID(); path.state[register: srcReg] = s }
                     r.id = s.id
                 }
-                state[register: dstReg] = r
+                path.state[register: dstReg] = r
             } else {
                 if !privileged { throw fail(.pointerLeak(pc: pc, register: srcReg, reason: "partial copy of pointer")) }
-                state[register: dstReg] = .scalar(.range(0, UInt64(UInt32.max)))
+                path.state[register: dstReg] = .scalar(.range(0, UInt64(UInt32.max)))
             }
             return
         case .movsx8To64, .movsx16To64, .movsx32To64, .movsx8To32, .movsx16To32:
-            let src = try readRegister(state, srcReg, pc)
+            let src = try readRegister(path.state, srcReg, pc)
             let bytes = Int(d.offset) / 8
             guard src.kind == .scalar else {
                 if !privileged { throw fail(.pointerLeak(pc: pc, register: srcReg, reason: "sign-extension part of pointer")) }
-                state[register: dstReg] = is32 ? .scalar(.range(0, UInt64(UInt32.max))) : .unknownScalar
+                path.state[register: dstReg] = is32 ? .scalar(.range(0, UInt64(UInt32.max))) : .unknownScalar
                 return
             }
-            state[register: dstReg] = .scalar(is32 ? src.value.signExtended32(fromBytes: bytes) : src.value.signExtended(fromBytes: bytes))
+            path.state[register: dstReg] = .scalar(is32 ? src.value.signExtended32(fromBytes: bytes) : src.value.signExtended(fromBytes: bytes))
             return
         case .le16, .le32, .le64, .be16, .be32, .be64, .bswap16, .bswap32, .bswap64:
-            let dst = try readRegister(state, dstReg, pc)
+            let dst = try readRegister(path.state, dstReg, pc)
             guard dst.kind == .scalar else {
                 throw fail(.pointerArithmetic(pc: pc, register: dstReg, reason: "pointer arithmetic prohibited (byte swap of a pointer)"))
             }
@@ -155,14 +159,14 @@ extension Engine {
             case .le16, .le32, .le64: result = dst.value.truncated(toBytes: size)
             default: result = dst.value.byteSwapped(bytes: size)
             }
-            state[register: dstReg] = .scalar(result)
+            path.state[register: dstReg] = .scalar(result)
             return
         default: break
         }
         guard let (op, _) = scalarOperation(d.operation) else {
             throw fail(.unsupportedInstruction(pc: pc, what: d.descriptor.mnemonic))
         }
-        let dst = try readRegister(state, dstReg, pc)
+        let dst = try readRegister(path.state, dstReg, pc)
         let src: RegisterValue
         if op == .neg {
             src = .constant(0)
@@ -174,7 +178,7 @@ extension Engine {
             if [.div, .sdiv, .mod, .smod].contains(op) && imm == 0 { throw fail(.divisionByZero(pc: pc)) }
             src = .constant(is32 ? UInt64(UInt32(bitPattern: d.immediate)) : UInt64(bitPattern: imm))
         } else {
-            src = try readRegister(state, srcReg, pc)
+            src = try readRegister(path.state, srcReg, pc)
         }
         if [.div, .sdiv, .mod, .smod].contains(op) {
             let nonZero = src.kind == .scalar && (is32 ? src.value.u32min > 0 : src.value.umin > 0)
@@ -183,10 +187,16 @@ extension Engine {
         if dst.kind == .scalar && src.kind == .scalar {
             var r = RegisterValue.scalar(Scalar.apply(op, dst.value, src.value, is32: is32))
             r.id = 0
-            state[register: dstReg] = r
+            path.state[register: dstReg] = r
             return
         }
-        state[register: dstReg] = try pointerArithmetic(pc, op, is32, dstReg, dst, isImm ? -1 : srcReg, src)
+        if !isImm && !is32 && (op == .add || op == .sub) && dst.isPointer != src.isPointer {
+            // The scalar becomes part of a pointer: its value must be precise.
+            var request = PrecisionRequest(frame: path.state.frames.count - 1)
+            request.add(register: dst.isPointer ? srcReg : dstReg)
+            markPrecise(&path, request, skipFirst: true)
+        }
+        path.state[register: dstReg] = try pointerArithmetic(pc, op, is32, dstReg, dst, isImm ? -1 : srcReg, src)
     }
 
     static let maxVarOffset: Int64 = 1 << 29

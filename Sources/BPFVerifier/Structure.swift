@@ -10,7 +10,14 @@ struct ProgramStructure {
     var functionEntries: [Int]
     /// Function entry of each slot.
     var functionOf: [Int]
+    /// Where Linux's `visit_insn` marks prune points: conditional jumps themselves,
+    /// targets of `ja`, the instruction after a call, calls of subprograms and of
+    /// callback-taking helpers.
     var isPrunePoint: [Bool]
+    /// Prune points where a checkpoint is always stored (`may_goto`, callback-calling helpers).
+    var isForceCheckpoint: [Bool]
+    /// Helper calls that run a callback (bpf_loop, for_each_map_elem, …).
+    var callsCallback: [Bool]
     /// Registers (bit i = ri) whose value may be read before being written, at each slot.
     var liveIn: [UInt16]
 
@@ -97,9 +104,6 @@ struct ProgramStructure {
                 stack[stack.count - 1].2 += 1
                 let t = succ[next]
                 guard t < count, slots[t] != nil else { throw .fallsOffEnd(pc: node) }
-                if let d = slots[node], d.descriptor.form.isBranch {
-                    isPrunePoint[t] = true
-                }
                 if onStack[t] {
                     if options.profile == .unprivileged { throw .backEdge(pc: node, target: t) }
                     continue
@@ -112,16 +116,45 @@ struct ProgramStructure {
                     entriesSeen.insert(callee)
                     worklist.append(callee)
                 }
-                if d.operation == .callLocal || d.operation == .callHelper { isPrunePoint[t + 1 < count ? t + 1 : t] = true }
                 stack.append((t, successors(d), 0))
             }
         }
         if let first = decoded.first(where: { !reached[$0.index] }) {
             throw .unreachableInstruction(pc: first.index)
         }
+        var isForceCheckpoint = [Bool](repeating: false, count: count)
+        var callsCallback = [Bool](repeating: false, count: count)
+        for d in decoded {
+            let t = d.index
+            switch d.descriptor.form {
+            case .conditionalImmediate, .conditionalRegister:
+                isPrunePoint[t] = true
+            case .mayGoto:
+                isPrunePoint[t] = true
+                isForceCheckpoint[t] = true
+            case .jump, .jumpLong:
+                if let target = d.target { isPrunePoint[target] = true }
+            case .callLocal:
+                isPrunePoint[t] = true
+                if t + 1 < count { isPrunePoint[t + 1] = true }
+            case .loadImmediate64 where d.operation == .loadFunction:
+                isPrunePoint[t] = true
+                if t + 2 < count { isPrunePoint[t + 2] = true }
+            case .callHelper, .callKernelFunction, .callRegister:
+                if t + 1 < count { isPrunePoint[t + 1] = true }
+                if d.descriptor.form == .callHelper,
+                   options.helpers.prototype(of: d.immediate)?.arguments.contains(.callback) == true {
+                    isPrunePoint[t] = true
+                    isForceCheckpoint[t] = true
+                    callsCallback[t] = true
+                }
+            default: break
+            }
+        }
         let liveIn = computeLiveness(slots: slots, successors: successors)
         return ProgramStructure(slots: slots, functionEntries: functionEntries, functionOf: functionOf,
-                                isPrunePoint: isPrunePoint, liveIn: liveIn)
+                                isPrunePoint: isPrunePoint, isForceCheckpoint: isForceCheckpoint,
+                                callsCallback: callsCallback, liveIn: liveIn)
     }
 
     /// Registers used and defined by an instruction (for liveness).

@@ -32,16 +32,29 @@ struct Failure: Error {
 struct Path {
     var state: AbstractState
     var pc: Int
+    /// The latest checkpoint on this path (-1 before the first).
     var parentNode: Int
-    var decisions: [String]
+    /// Branch decisions: `pc << 2 | outcome` (see `Engine.describeDecision`).
+    var decisions: [UInt32]
+    /// The instructions executed since `parentNode` (Linux's jump history, kept for
+    /// every instruction): `pc | flags << 32`, flags from `Engine.stackFlag`.
+    var history: [UInt64] = []
+    /// Jumps in `history` (Linux forces a checkpoint after 40).
+    var historyJumps: Int = 0
 }
 
-/// A state stored at a prune point; `branches` counts paths below it still being explored.
+/// A state stored at a prune point (a checkpoint); `branches` counts paths below it
+/// still being explored. Its scalars' `precise` flags grow while `branches > 0`.
 struct ExploredNode {
     var state: AbstractState
     var pc: Int
     var parent: Int
     var branches: Int
+    /// The instructions from the parent checkpoint up to (not including) `pc`.
+    var history: [UInt64]
+    var hits = 0, misses = 0
+    /// Still in the list of states compared at `pc`.
+    var listed = true
 }
 
 final class Engine {
@@ -51,15 +64,29 @@ final class Engine {
     let privileged: Bool
     var facts: [InstructionFacts]
     var nodes: [ExploredNode] = []
-    var explored: [Int: [Int]] = [:]
+    /// Checkpoints compared at each instruction, oldest first.
+    var explored: [[Int]]
     var worklist: [Path] = []
     var processed = 0
+    var jumpsProcessed = 0
+    var previousJumps = 0, previousProcessed = 0
+    var peakStates = 0, liveStates = 0
     var log: [String] = []
     var nextID: UInt32 = 0
     var stackDepth: [Int: Int] = [:]
     var callEdges: Set<[Int]> = []
     /// Pointer kind seen by each load/store (for the mixed-pointer rule).
     var accessKinds: [Int: RegisterKind] = [:]
+    /// Set by a fixed-offset stack access during the current instruction (for backtracking).
+    var lastStackAccess: UInt64 = 0
+    /// Set when a store wrote zero bytes (not a spill) to the stack.
+    var zeroStored = false
+    /// Global functions called so far, verified after the main program.
+    var globalsToVerify: [Int] = []
+    /// The entry of the global function being verified (nil for the main program).
+    var verifyingGlobal: Int?
+    /// Linux's BPF_COMPLEXITY_LIMIT_JMP_SEQ: pending branches at most.
+    static let pendingBranchLimit = 8192
 
     init(input: VerifierInput, options: VerifierOptions, structure: ProgramStructure) {
         self.input = input
@@ -67,6 +94,7 @@ final class Engine {
         self.structure = structure
         self.privileged = options.profile == .privileged
         self.facts = Array(repeating: InstructionFacts(), count: input.instructions.count)
+        self.explored = Array(repeating: [], count: input.instructions.count)
     }
 
     func newID() -> UInt32 { nextID += 1; return nextID }
@@ -81,14 +109,31 @@ final class Engine {
                 current = path
                 try explore(path, current: &current)
             }
+            var next = 0
+            while next < globalsToVerify.count {
+                let entry = globalsToVerify[next]
+                next += 1
+                guard let signature = input.globalFunctions[entry] else { continue }
+                verifyingGlobal = entry
+                nodes.removeAll()
+                for i in explored.indices where !explored[i].isEmpty { explored[i].removeAll() }
+                previousJumps = jumpsProcessed
+                previousProcessed = processed
+                liveStates = 0
+                worklist.append(Path(state: try globalEntryState(entry, signature), pc: entry, parentNode: -1, decisions: []))
+                while let path = worklist.popLast() {
+                    current = path
+                    try explore(path, current: &current)
+                }
+            }
             try checkStackChains()
         } catch let failure as Failure {
             let path = current
             let refusal = Engine.refusal(failure.error, input: input, slots: structure.slots, state: path?.state,
-                                         path: path?.decisions ?? [])
+                                         path: (path?.decisions ?? []).map(describeDecision))
             var text = log
             text.append(refusal.explanation)
-            text.append("processed \(processed) insns, \(nodes.count) states")
+            text.append(statistics)
             return VerificationResult(verdict: .refused(refusal), instructionsProcessed: processed,
                                       statesExplored: nodes.count, log: text.joined(separator: "\n"))
         } catch {
@@ -100,9 +145,34 @@ final class Engine {
         let program = VerifiedProgram(instructions: input.instructions, facts: facts, stackDepth: stackDepth,
                                       subprogramEntries: structure.functionEntries)
         var text = log
-        text.append("verification succeeded: processed \(processed) insns, \(nodes.count) states")
+        text.append("verification succeeded")
+        text.append(statistics)
         return VerificationResult(verdict: .accepted(program), instructionsProcessed: processed,
                                   statesExplored: nodes.count, log: text.joined(separator: "\n"))
+    }
+
+    /// The line Linux ends its log with.
+    var statistics: String {
+        let perInstruction = explored.reduce(0) { max($0, $1.count) }
+        return "processed \(processed) insns (limit \(options.complexityLimit)) max_states_per_insn \(perInstruction) total_states \(nodes.count) peak_states \(peakStates)"
+    }
+
+    /// A branch decision of the failing path as a sentence.
+    func describeDecision(_ code: UInt32) -> String {
+        let pc = Int(code >> 2)
+        let text = structure.slots[pc].map { Disassembler.text(of: $0, syntax: .c) } ?? "?"
+        if structure.slots[pc]?.operation == .mayGoto { return "\(pc): may_goto budget exhausted" }
+        switch code & 3 {
+        case 0: return "\(pc): \(text) not taken"
+        case 1: return "\(pc): \(text) taken"
+        case 2: return "\(pc): \(text) always not taken"
+        default: return "\(pc): \(text) always taken"
+        }
+    }
+
+    func record(_ path: inout Path, _ pc: Int, taken: Bool, decided: Bool) {
+        path.decisions.append(UInt32(pc) << 2 | (taken ? 1 : 0) | (decided ? 2 : 0))
+        if path.decisions.count > 256 { path.decisions.removeFirst(128) }
     }
 
     static func refusal(_ error: VerifierError, input: VerifierInput, slots: [DecodedInstruction?]?,
@@ -150,7 +220,7 @@ final class Engine {
             current = path
             processed += 1
             if processed > options.complexityLimit {
-                throw Failure(error: .complexityLimit(pc: path.pc, processed: processed - 1))
+                throw Failure(error: .complexityLimit(pc: path.pc, processed: processed))
             }
             let pc = path.pc
             if structure.isPrunePoint[pc] {
@@ -164,7 +234,17 @@ final class Engine {
             if options.logLevel >= 2 {
                 log.append("\(pc): \(Disassembler.text(of: d, syntax: .c))    ; \(Engine.describe(path.state))")
             }
+            path.history.append(UInt64(pc))
+            lastStackAccess = 0
+            if d.descriptor.form.isBranch || d.descriptor.form == .exit || d.descriptor.form == .callHelper
+                || d.descriptor.form == .callLocal {
+                jumpsProcessed += 1
+                path.historyJumps += 1
+            }
             let done = try step(d, &path)
+            if lastStackAccess != 0 && !path.history.isEmpty {
+                path.history[path.history.count - 1] |= lastStackAccess << 32
+            }
             current = path
             if done {
                 finish(path.parentNode)
@@ -173,31 +253,84 @@ final class Engine {
         }
     }
 
-    /// Linux's `is_state_visited`: prune if a finished state at this point includes the
-    /// current one; refuse an exact repetition of an ancestor (an infinite loop).
+    /// Linux's `is_state_visited`: prune if a finished checkpoint at this point covers the
+    /// current state (imprecise scalars and dead registers ignored); refuse an exact
+    /// repetition of an ancestor (an infinite loop); store a checkpoint if enough work
+    /// was done since the last one.
     func visit(_ path: inout Path) throws -> Bool {
         let pc = path.pc
         let live = structure.liveIn[pc]
-        if let list = explored[pc] {
-            for index in list.reversed() {
-                let node = nodes[index]
-                if node.branches == 0 {
-                    if StateComparison.includes(node.state, path.state, live: live) { return true }
-                } else if structure.slots[pc]?.operation == .mayGoto, node.state.mayGotoDepth != path.state.mayGotoDepth,
-                          isAncestor(index, of: path.parentNode),
-                          StateComparison.includes(node.state, path.state, live: live) {
+        let force = structure.isForceCheckpoint[pc] || path.historyJumps > 40
+        var addNew = force || (jumpsProcessed - previousJumps >= 2 && processed - previousProcessed >= 8)
+        let mode: StateComparison.Mode = privileged ? .notExact : .rangeWithin
+        var list = explored[pc]
+        var changed = false
+        var k = list.count - 1
+        while k >= 0 {
+            let index = list[k]
+            k -= 1
+            if nodes[index].branches > 0 {
+                var skipLoopCheck = false
+                if structure.slots[pc]?.operation == .mayGoto,
+                   nodes[index].state.mayGotoDepth != path.state.mayGotoDepth,
+                   StateComparison.includes(nodes[index].state, path.state, live: live, mode: .rangeWithin) {
                     // may_goto bounds the loop at run time: an iteration that repeats an earlier state is covered.
+                    nodes[index].hits += 1
+                    if changed { explored[pc] = list }
                     return true
-                } else if node.state == path.state && isAncestor(index, of: path.parentNode) {
+                }
+                if structure.callsCallback[pc] {
+                    if StateComparison.includes(nodes[index].state, path.state, live: live, mode: .rangeWithin) {
+                        nodes[index].hits += 1
+                        if changed { explored[pc] = list }
+                        return true
+                    }
+                    skipLoopCheck = true
+                }
+                if !skipLoopCheck, nodes[index].state.frames.count == path.state.frames.count,
+                   nodes[index].state == path.state, isAncestor(index, of: path.parentNode) {
                     throw Failure(error: .infiniteLoop(pc: pc))
                 }
+                if !force && jumpsProcessed - previousJumps < 20 && processed - previousProcessed < 100 {
+                    addNew = false
+                }
+            } else if StateComparison.includes(nodes[index].state, path.state, live: live, mode: mode) {
+                nodes[index].hits += 1
+                if changed { explored[pc] = list }
+                if privileged { propagatePrecision(from: index, to: &path) }
+                return true
+            }
+            if addNew { nodes[index].misses += 1 }
+            let n = structure.isForceCheckpoint[pc] && nodes[index].branches > 0 ? 64 : 3
+            if nodes[index].misses > nodes[index].hits * n + n {
+                // Unlikely to help: stop comparing against it (Linux's eviction).
+                list.remove(at: k + 1)
+                changed = true
+                nodes[index].listed = false
+                if nodes[index].branches == 0 { release(index) }
             }
         }
-        nodes.append(ExploredNode(state: path.state, pc: pc, parent: path.parentNode, branches: 1))
+        if changed { explored[pc] = list }
+        if !addNew { return false }
+        previousJumps = jumpsProcessed
+        previousProcessed = processed
+        if privileged { path.state.forEachRegister { $0.precise = false } }
+        nodes.append(ExploredNode(state: path.state, pc: pc, parent: path.parentNode, branches: 1, history: path.history))
+        liveStates += 1
+        peakStates = max(peakStates, liveStates)
         path.parentNode = nodes.count - 1
-        explored[pc, default: []].append(nodes.count - 1)
-        if explored[pc]!.count > 256 { explored[pc]!.removeFirst(explored[pc]!.count - 256) }
+        path.history = []
+        path.historyJumps = 0
+        explored[pc].append(nodes.count - 1)
         return false
+    }
+
+    /// Frees a finished checkpoint that is no longer compared against.
+    func release(_ index: Int) {
+        guard !nodes[index].state.frames.isEmpty else { return }
+        nodes[index].state = AbstractState(frames: [])
+        nodes[index].history = []
+        liveStates -= 1
     }
 
     func isAncestor(_ index: Int, of node: Int) -> Bool {
@@ -214,15 +347,22 @@ final class Engine {
         while n >= 0 {
             nodes[n].branches -= 1
             if nodes[n].branches > 0 { return }
+            if !nodes[n].listed { release(n) }
             n = nodes[n].parent
         }
     }
 
-    func fork(_ path: Path, to pc: Int, state: AbstractState, decision: String) {
+    func fork(_ path: Path, to pc: Int, state: AbstractState, decision: UInt32) throws {
+        if worklist.count >= Engine.pendingBranchLimit {
+            throw fail(.tooManyPendingBranches(pc: path.pc, count: worklist.count + 1))
+        }
         if path.parentNode >= 0 { nodes[path.parentNode].branches += 1 }
-        var decisions = path.decisions
-        decisions.append(decision)
-        worklist.append(Path(state: state, pc: pc, parentNode: path.parentNode, decisions: decisions))
+        var copy = path
+        copy.state = state
+        copy.pc = pc
+        copy.decisions.append(decision)
+        if copy.decisions.count > 256 { copy.decisions.removeFirst(128) }
+        worklist.append(copy)
     }
 
     func checkStackChains() throws {

@@ -47,6 +47,8 @@ public enum VerifierError: Error, Sendable, Hashable {
     // Exploration
     case infiniteLoop(pc: Int)
     case complexityLimit(pc: Int, processed: Int)
+    /// More than 8,192 branches wait to be explored (Linux's BPF_COMPLEXITY_LIMIT_JMP_SEQ).
+    case tooManyPendingBranches(pc: Int, count: Int)
 
     public var pc: Int {
         switch self {
@@ -63,7 +65,7 @@ public enum VerifierError: Error, Sendable, Hashable {
              .helperUnavailable(let pc, _, _, _), .helperArgument(let pc, _, _, _), .unreleasedReference(let pc, _, _),
              .invalidRelease(let pc, _), .callDepthExceeded(let pc, _), .stackTooLarge(let pc, _),
              .returnValueOutOfRange(let pc, _, _), .returnNotScalar(let pc, _), .infiniteLoop(let pc),
-             .complexityLimit(let pc, _):
+             .complexityLimit(let pc, _), .tooManyPendingBranches(let pc, _):
             pc
         }
     }
@@ -110,6 +112,7 @@ public enum VerifierError: Error, Sendable, Hashable {
         case .returnNotScalar: "return_type"
         case .infiniteLoop: "infinite_loop"
         case .complexityLimit: "complexity"
+        case .tooManyPendingBranches: "jump_sequence"
         }
     }
 
@@ -155,7 +158,8 @@ public enum VerifierError: Error, Sendable, Hashable {
         case .returnValueOutOfRange(_, let range, let value): return "At program exit the register R0 has \(value) should have been in \(range)"
         case .returnNotScalar(_, let kind): return "At program exit the register R0 is not a known value (\(kind))"
         case .infiniteLoop(let pc): return "infinite loop detected at insn \(pc)"
-        case .complexityLimit(_, let n): return "The sequence of \(n) jumps is too complex: program too large (processed \(n) insns)"
+        case .complexityLimit(_, let n): return "BPF program is too large. Processed \(n) insn: the verifier gave up here, having followed too many paths"
+        case .tooManyPendingBranches(_, let n): return "The sequence of \(n) jumps is too complex: more than 8192 branches wait to be explored"
         }
     }
 
@@ -183,7 +187,9 @@ public enum VerifierError: Error, Sendable, Hashable {
         case .helperArgument: return "pass what the helper's prototype asks for"
         case .unreleasedReference: return "submit or discard the reservation on every path, including error paths"
         case .returnValueOutOfRange, .returnNotScalar: return "return a value the program type allows"
-        case .infiniteLoop, .complexityLimit: return "bound the loop with a counter the verifier can follow, or split the program"
+        case .infiniteLoop: return "the loop repeats a state exactly, so it never ends: make every iteration change a bounded counter and exit when it reaches its limit"
+        case .complexityLimit: return "every path through the loops is followed iteration by iteration; use fewer iterations, bpf_loop() with a callback, or a may_goto-bounded loop, or split the program with tail calls"
+        case .tooManyPendingBranches: return "each iteration of a loop with branches in it leaves paths to explore; move the loop body into a bpf_loop() callback or reduce the iteration count"
         case .stackTooLarge: return "use less stack (move buffers into a per-CPU array map)"
         case .backEdge: return "loops need CAP_BPF (the privileged profile)"
         default: return ""

@@ -39,7 +39,7 @@ import BPFObject
                 continue
             }
             if let type = ProgramType(name: row.type) { program.type = type }
-            let result = Verifier().verify(VerifierInput(program: program, maps: object.maps))
+            let result = Verifier().verify(VerifierInput(program: program, object: object))
             let accepted = result.isAccepted
             if accepted == (row.verdict == "accept") {
                 agree += 1
@@ -49,10 +49,7 @@ import BPFObject
         }
         print("sample corpus: \(agree)/\(total) verdicts agree with Linux 6.18")
         for d in disagreements { print("  DISAGREE \(d)") }
-        // Known disagreement: Linux refuses bpf2bpf.o's `test` (R1 mem_or_null passed on);
-        // BPFKit does not yet track nullness into that call. Anything else is a regression.
-        #expect(disagreements.count <= 1 && disagreements.allSatisfy { $0.hasPrefix("build/bpf2bpf.o ") },
-                "agreement \(agree)/\(total): \(disagreements)")
+        #expect(disagreements.isEmpty, "agreement \(agree)/\(total): \(disagreements)")
     }
 
     @Test func invalidObjectsAreRefusedReadably() throws {
@@ -61,7 +58,7 @@ import BPFObject
         for file in files {
             guard let object = try? ObjectSpec(contentsOf: directory + "/" + file) else { continue }
             for program in object.programs {
-                let result = Verifier().verify(VerifierInput(program: program, maps: object.maps))
+                let result = Verifier().verify(VerifierInput(program: program, object: object))
                 if let refusal = result.refusal {
                     #expect(!refusal.message.isEmpty)
                     #expect(!refusal.explanation.isEmpty)
