@@ -9,9 +9,10 @@ import BPFObject
 ///
 /// `BPFKIT_DIFF_PROGRAMS` sets how many programs (default 10,000); `BPFKIT_DIFF_SEED` the first seed.
 @Suite struct DifferentialTests {
-    /// The share of programs BPFKit may refuse although Linux accepts them (observed: see the report
-    /// printed by the test).
-    static let overStrictLimit = 0.02
+    /// The share of programs BPFKit may refuse although Linux accepts them. Observed on Linux 6.18
+    /// with the default seeds: 39 of 10,000 (0.39%), mostly privileged ALU on pointers (neg, bswap,
+    /// 32-bit ops) that Linux allows by making the register unknown, and array lookups of constant keys.
+    static let overStrictLimit = 0.01
 
     static var programCount: Int {
         ProcessInfo.processInfo.environment["BPFKIT_DIFF_PROGRAMS"].flatMap(Int.init) ?? 10_000
@@ -78,12 +79,28 @@ import BPFObject
         if !strict.isEmpty {
             print("BPFKit's refusals where only Linux accepts: " + strict.sorted { $0.value > $1.value }.map { "\($0.value)× \($0.key)" }.joined(separator: "; "))
         }
-        for (kind, list) in [("BPFKit accepts, Linux refuses", tally.bpfkitOnly), ("BPFKit refuses, Linux accepts", tally.linuxOnly)] {
-            for (program, result, linux) in list.prefix(10) {
-                print("DISAGREEMENT (\(kind)) seed \(program.seed) \(program.type.name):\n\(program.source)\n  BPFKit: \(result.summary)\n  Linux: \(LinuxOracle.tail(linux.log))")
-                let withLog = linux.log.isEmpty ? (LinuxOracle.verdict(of: try Assembler.assemble(program.source), type: program.type) ?? linux) : linux
-                DisagreementLog.append(title: "random program, seed \(program.seed) (\(kind))", source: program.source,
-                                       type: program.type, linux: withLog, bpfkit: result.summary)
+        // One shrunk reproduction per distinct reason goes to the verifier's owner.
+        var reported: Set<String> = []
+        let groups = [("BPFKit accepts, Linux refuses", tally.bpfkitOnly), ("BPFKit refuses, Linux accepts", tally.linuxOnly)]
+        for (kind, list) in groups {
+            for (program, result, quick) in list {
+                let bpfkitAccepts = result.isAccepted
+                let linux = quick.log.isEmpty ? (LinuxOracle.verdict(of: try Assembler.assemble(program.source), type: program.type) ?? quick) : quick
+                let reason = bpfkitAccepts ? LinuxOracle.reason(linux.log) : (result.refusal?.error.kind ?? "")
+                guard reported.insert(kind + reason).inserted else { continue }
+                let small = Minimiser.minimise(program.source) { candidate in
+                    guard let instructions = try? Assembler.assemble(candidate),
+                          let other = LinuxOracle.verdict(of: instructions, type: program.type, withLog: bpfkitAccepts) else { return false }
+                    let ours = verifier.verify(VerifierInput(instructions: instructions, programType: program.type, maps: OracleMaps.descriptions))
+                    guard ours.isAccepted == bpfkitAccepts, other.accepted != bpfkitAccepts else { return false }
+                    return bpfkitAccepts ? LinuxOracle.reason(other.log) == reason : ours.refusal?.error.kind == reason
+                }
+                let instructions = try Assembler.assemble(small)
+                let smallResult = verifier.verify(VerifierInput(instructions: instructions, programType: program.type, maps: OracleMaps.descriptions))
+                let smallLinux = LinuxOracle.verdict(of: instructions, type: program.type) ?? linux
+                print("DISAGREEMENT (\(kind)) seed \(program.seed) \(program.type.name), shrunk:\n\(small)\n  BPFKit: \(smallResult.summary)\n  Linux: \(LinuxOracle.tail(smallLinux.log))")
+                DisagreementLog.append(title: "random program, seed \(program.seed) (\(kind): \(reason))", source: small,
+                                       type: program.type, linux: smallLinux, bpfkit: smallResult.summary, key: kind + ": " + reason)
             }
         }
         #expect(tally.bpfkitOnly.count == 0, "BPFKit accepted \(tally.bpfkitOnly.count) programs Linux refuses; seeds \(tally.bpfkitOnly.prefix(20).map(\.0.seed))")

@@ -100,12 +100,15 @@ enum DisagreementLog {
     private static let lock = NSLock()
 
     /// Appends one numbered entry unless an entry with the same program text is already there.
-    static func append(title: String, source: String, type: ProgramType, linux: LinuxOracle.Verdict, bpfkit: String) {
+    /// `key`, when given, is a reason: only its first program is appended.
+    static func append(title: String, source: String, type: ProgramType, linux: LinuxOracle.Verdict, bpfkit: String,
+                       key: String? = nil) {
         guard FileManager.default.fileExists(atPath: "/work/notes") else { return }
         lock.lock(); defer { lock.unlock() }
         let existing = (try? String(contentsOfFile: path, encoding: .utf8)) ?? "# Verifier verdicts that differ from Linux 6.18\n\nAppended by the vtests helper (Tests/BPFVerifierTests). Under each entry the verifier owner notes `FIXED in <commit>` or `WONTFIX: reason`.\n"
         let block = "```\n\(source)\n```"
         if existing.contains(block) { return }
+        if let key, existing.contains("Key: \(key)\n") { return }
         let number = existing.components(separatedBy: "\n## ").count
         let entry = """
 
@@ -120,7 +123,7 @@ enum DisagreementLog {
         \(LinuxOracle.tail(linux.log, lines: 6))
         ```
         BPFKit: \(bpfkit)
-
+        \(key.map { "Key: \($0)\n" } ?? "")
         """
         try? (existing + entry).write(toFile: path, atomically: true, encoding: .utf8)
     }
