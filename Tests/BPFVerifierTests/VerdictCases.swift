@@ -433,6 +433,18 @@ let unprivilegedCases: [VerdictCase] = [
     c("unprivileged null compare", P.lookup(0) + "\njeq %r0, 0, +2\nldxdw %r0, [%r0+0]\nexit\nmov %r0, 0\nexit", "ok", .socketFilter, .unprivileged),
 ]
 
+/// Disagreements the differential test found (shrunk), with Linux's verdict.
+let disagreementCases: [VerdictCase] = [
+    c("partial spill of ctx pointer", "stxh [%r10-64], %r1\nmov %r0, 0\nexit", "spill_size"),
+    c("partial spill of packet pointer", P.xdp("stxw [%r10-8], %r2\nmov %r0, 2\nexit"), "spill_size", .xdp),
+    c("packet pointer compared with zero explores both sides", P.xdp("mov %r0, 2\njne %r2, 0, +1\nldxb %r0, [%r2+0]\nexit"), "pkt_range", .xdp),
+    c("jne32 of ctx pointer explores both sides", "mov %r0, 0\njne32 %r1, 0, +1\nmov %r0, %r5\nexit", "uninit_reg"),
+    c("stack pointer compared with zero explores both sides", "mov %r2, %r10\nmov %r0, 0\njne %r2, 0, +1\nmov %r0, %r5\nexit", "uninit_reg"),
+    c("non-null map value compared with zero is pruned", P.lookup(0) + "\njeq %r0, 0, out\nmov %r7, %r0\nmov %r0, 0\njne %r7, 0, +1\nmov %r0, %r5\nexit\nout: mov %r0, 0\nexit", "ok"),
+    c("smp_processor_id is below 2^31", "call 8\njne32 %r0, -1418953107, +1\nldxb %r2, [%r5+0]\nmov %r0, 0\nexit", "ok"),
+    c("array lookup of constant key is never NULL", "mov %r2, %r10\nstw [%r10-4], 0\nadd %r2, -4\nlddw %r1, map:6\ncall 1\njeq %r0, 0, +1\nja +1\nstb [%r0+56], 8\nmov %r0, 0\nexit", "ok"),
+]
+
 let verdictCases: [VerdictCase] = structureCases + initialisationCases + scalarCases + branchCases + pointerCases
     + mapCases + packetCases + contextCases + helperCases + referenceCases + callCases + loopAndArithmeticCases
-    + regressionCases + unprivilegedCases
+    + regressionCases + unprivilegedCases + disagreementCases
