@@ -40,6 +40,24 @@ import BPFObject
         }
     }
 
+    /// The older table (CaseTableTests) against Linux too: its maps are the first five of
+    /// `OracleMaps.descriptions`, shape for shape.
+    @Test(arguments: cases.filter { $0.profile == .privileged })
+    func linuxAgreesWithTheOlderTable(_ c: Case) throws {
+        let program = try Assembler.assembleProgram(c.source)
+        guard let quick = LinuxOracle.verdict(of: program.instructions, type: c.type, withLog: false) else { return }
+        if quick.accepted != (c.expected == "ok") {
+            let linux = LinuxOracle.verdict(of: program.instructions, type: c.type) ?? quick
+            Issue.record("\(c.name): Linux \(linux.accepted ? "accepts" : "refuses (errno \(linux.errno))"), CaseTableTests says \(c.expected)\n\(LinuxOracle.tail(linux.log))")
+            let result = Verifier(options: VerifierOptions(profile: c.profile, complexityLimit: Self.complexityLimit))
+                .verify(VerifierInput(instructions: program.instructions, programType: c.type, maps: OracleMaps.descriptions))
+            if result.isAccepted != linux.accepted {
+                DisagreementLog.append(title: "CaseTableTests case \"\(c.name)\" (its expectation differs from Linux too)", source: c.source,
+                                       type: c.type, linux: linux, bpfkit: result.summary)
+            }
+        }
+    }
+
     @Test func tableSize() {
         #expect(verdictCases.count + cases.count >= 300, "\(verdictCases.count) new + \(cases.count) existing cases")
         print("verdict table: \(verdictCases.count) cases here, \(cases.count) in CaseTableTests")
