@@ -21,6 +21,8 @@ public struct VerifierOptions: Sendable {
     public var logLevel: Int
     public var helpers: any HelperCatalog
     public var contexts: any ContextCatalog
+    /// CPUs the machine may have (bpf_get_smp_processor_id returns less).
+    public var possibleCPUs: Int = PossibleCPUs.count
 
     public init(profile: VerifierProfile = .privileged, instructionLimit: Int? = nil,
                 complexityLimit: Int = 1_000_000, logLevel: Int = 0,
@@ -73,6 +75,9 @@ public struct VerifierInput: Sendable {
     public var name: String
     /// Global functions by entry instruction: verified on their own from their prototypes.
     public var globalFunctions: [Int: GlobalFunctionSignature] = [:]
+    /// The program comes with BTF function info (`.BTF.ext`): Linux requires it for
+    /// callbacks and for tail calls from subprograms.
+    public var hasFunctionInfo = false
 
     public init(instructions: [Instruction], programType: ProgramType, maps: [VerifierMap] = [],
                 mapReferences: [Int: (map: Int, valueOffset: Int?)] = [:], lineInfo: [LineInfo] = [], name: String = "") {
@@ -106,6 +111,7 @@ public struct VerifierInput: Sendable {
         }
         self.init(instructions: program.instructions, programType: program.type, maps: maps, mapReferences: refs,
                   lineInfo: program.lineInfo, name: program.name)
+        hasFunctionInfo = !program.functionInfo.isEmpty
     }
 
     func line(at pc: Int) -> LineInfo? {

@@ -73,7 +73,7 @@ extension Engine {
         }
         var handled = false
         let srcIsZero = src.kind == .scalar && src.value.constantValue == 0
-        if !is32 && srcIsZero && (op == .eq || op == .ne) && dst.mayBeNull {
+        if !is32 && !isReg && srcIsZero && (op == .eq || op == .ne) && dst.mayBeNull {
             markNull(&taken, id: dst.id, isNull: op == .eq)
             markNull(&fall, id: dst.id, isNull: op == .ne)
             handled = true
@@ -134,7 +134,9 @@ extension Engine {
         if a.isPointer || b.isPointer {
             var p = a, s = b, o = op
             if !(s.kind == .scalar && s.value.isConst(is32: is32)) { swap(&p, &s); o = op.flipped }
-            guard s.kind == .scalar, s.value.isConst(is32: is32), p.isPointer, !p.mayBeNull else { return nil }
+            // Only pointers Linux knows are never NULL (`reg_not_null`) decide a NULL test.
+            guard s.kind == .scalar, s.value.isConst(is32: is32), p.isPointer, !p.mayBeNull,
+                  p.kind == .mapValue || p.kind == .memory else { return nil }
             guard s.value.constValue(is32: is32) == 0 else { return nil }
             switch o {
             case .eq: return false

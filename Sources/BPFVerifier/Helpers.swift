@@ -34,6 +34,7 @@ extension Engine {
             case .mapKey, .mapValue, .uninitializedMapValue:
                 guard let m = map else { throw argError(r, "the map argument must come first") }
                 let size = kind == .mapKey ? m.keySize : m.valueSize
+                if size == 0 { throw argError(r, "invalid zero-sized read: map \(m.name) has no \(kind == .mapKey ? "keys" : "values")") }
                 try helperMemory(&state, pc: pc, reg: r, size: size, sizeRange: nil, write: kind == .uninitializedMapValue,
                                  helper: proto.name)
             case .readableMemory(let nullable):
@@ -101,6 +102,10 @@ extension Engine {
                 if reg.referenceID == releasedReference { reg = privileged ? .unknownScalar : .uninitialized }
             }
         }
+        if id == 12 && !input.hasFunctionInfo && state.current.functionEntry != 0 {
+            throw fail(.helperArgument(pc: pc, helper: proto.name, argument: 1,
+                                       reason: "tail_call is not allowed in subprograms without BTF function info; compile with -g"))
+        }
         if id == 12, let reference = state.references.first {
             throw fail(.unreleasedReference(pc: pc, acquiredAt: reference.pc, helper: reference.helper))
         }
@@ -114,16 +119,27 @@ extension Engine {
             path.pc = callback
             return false
         }
+        let lookupCannotFail = id == 1 && map != nil && constantKeyInRange(&path, state, map!)
         for r in 1...5 { state[register: r] = .uninitialized }
+        if Engine.changesPacketData.contains(id) {
+            // The packet may have moved: every packet pointer is stale (clear_all_pkt_pointers).
+            state.forEachRegister { reg in
+                if reg.kind.isPacket || reg.kind == .packetEnd { reg = privileged ? .unknownScalar : .uninitialized }
+            }
+        }
         switch proto.returns {
         case .integer:
             state[register: 0] = .unknownScalar
+            if id == 8 {
+                // bpf_get_smp_processor_id: below the number of possible CPUs.
+                state[register: 0] = .scalar(.range(0, UInt64(max(options.possibleCPUs, 1) - 1)))
+            }
         case .void:
             state[register: 0] = .uninitialized
         case .mapValueOrNull:
             guard let m = map, let index = input.maps.firstIndex(of: m) else { throw fail(.unknownHelper(pc: pc, id: id)) }
             var v = mapValuePointer(index, offset: 0, pc: pc)
-            v.mayBeNull = true
+            v.mayBeNull = !lookupCannotFail
             v.id = newID()
             if m.type == .arrayOfMaps || m.type == .hashOfMaps {
                 // The value is the inner map: a map pointer or NULL.
@@ -142,6 +158,35 @@ extension Engine {
         path.state = state
         path.pc = pc + 1
         return false
+    }
+
+    /// Helpers after which packet pointers are invalid (Linux's `bpf_helper_changes_pkt_data`).
+    static let changesPacketData: Set<Int32> = [9, 10, 11, 13, 18, 19, 31, 38, 39, 43, 44, 50, 54, 63, 65, 73, 74, 75, 76, 90, 91]
+
+    /// Linux 6.14+: an array lookup with a constant key below max_entries cannot fail,
+    /// so its result is not nullable (the key must be a constant on the stack).
+    func constantKeyInRange(_ path: inout Path, _ state: AbstractState, _ map: VerifierMap) -> Bool {
+        guard privileged, map.type == .array || map.type == .perCPUArray else { return false }
+        let key = state[register: 2]
+        guard key.kind == .stack, key.value.isConstant else { return false }
+        let offset = Int64(key.offset) + Int64(bitPattern: key.value.bits.value)
+        guard offset < 0, offset >= -512 else { return false }
+        let frame = Int(key.target)
+        let (slot, index) = position(offset)
+        let s = state.frames[frame].stack[slot]
+        var zeros = 0
+        var i = index
+        while i < 8 && s.byte(i) == .zero { zeros += 1; i += 1 }
+        if zeros >= map.keySize { return 0 < map.maxEntries }
+        guard index == 0, let spilled = s.spilled, spilled.kind == .scalar, let value = spilled.value.constantValue else { return false }
+        var spillSize = 0
+        while spillSize < 8 && s.byte(spillSize) == .spill { spillSize += 1 }
+        guard spillSize == map.keySize else { return false }
+        var request = PrecisionRequest(frame: frame)
+        request.slots[frame] |= 1 << UInt64(slot)
+        request.frame = state.frames.count - 1
+        markPrecise(&path, request, skipFirst: true)
+        return value < UInt64(map.maxEntries)
     }
 
     func family(_ f: MapTypeName, matches t: MapType) -> Bool {
@@ -165,6 +210,10 @@ extension Engine {
         switch v.kind {
         case .stack:
             let frame = Int(v.target)
+            if v.value.smax >= Engine.maxVarOffset || v.value.smin <= -Engine.maxVarOffset {
+                throw fail(.outOfBounds(pc: pc, register: reg, kind: "stack (\(write ? "write" : "read") by \(helper))",
+                                        offset: Int64(v.offset), size: size, limit: 512))
+            }
             let low = Int64(v.offset) + v.value.smin
             let high = Int64(v.offset) + v.value.smax + Int64(size)
             if v.value.smin == .min || low < -512 || high > 0 {

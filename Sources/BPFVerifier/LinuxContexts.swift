@@ -18,7 +18,8 @@ public struct LinuxContexts: ContextCatalog {
         case .socketFilter, .schedCls, .schedAct, .cgroupSkb, .lwtIn, .lwtOut, .lwtXmit, .lwtSeg6local, .skSkb:
             return skbAccess(type, offset: offset, size: size, isWrite: isWrite)
         case .xdp:
-            guard !isWrite, size == 4, offset + size <= 24 else { return nil }
+            // egress_ifindex (20) is only for programs attached to device maps.
+            guard !isWrite, size == 4, offset + size <= 20 else { return nil }
             switch offset { case 0: return .packetStart; case 4: return .packetEnd; case 8: return .packetMeta; default: return .scalar }
         case .kprobe:
             guard !isWrite, offset + size <= 168 else { return nil }

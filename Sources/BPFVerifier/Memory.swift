@@ -76,7 +76,7 @@ extension Engine {
             if off < 0 || off + size > Int(base.range) {
                 throw fail(.packetRangeNotChecked(pc: pc, register: baseReg, offset: off, size: size, range: Int(base.range)))
             }
-            if Int64(bitPattern: base.value.umax) + Int64(off) + Int64(size) > Engine.maxPacketOffset {
+            if base.value.umax > UInt64(Engine.maxPacketOffset) || Int64(base.value.umax) + Int64(off) + Int64(size) > Engine.maxPacketOffset {
                 throw fail(.outOfBounds(pc: pc, register: baseReg, kind: "packet", offset: Int64(off), size: size, limit: 0xffff))
             }
             return unknown
@@ -124,6 +124,9 @@ extension Engine {
         let frameIndex = Int(base.target)
         let v = base.value
         let fixed = Int64(base.offset) + Int64(offset)
+        if !v.isConstant && (v.smax >= Engine.maxVarOffset || v.smin <= -Engine.maxVarOffset) {
+            throw fail(.outOfBounds(pc: pc, register: baseReg, kind: "stack", offset: fixed, size: size, limit: 512))
+        }
         let low: Int64, high: Int64
         if let c = v.constantValue {
             low = fixed + Int64(bitPattern: c); high = low
@@ -287,6 +290,10 @@ extension Engine {
                 value.id = id
             }
             if size < 8 && value.isPointer {
+                if base.kind == .stack {
+                    throw fail(.invalidMemoryAccess(pc: pc, register: srcReg, kind: "fp",
+                                                    reason: "invalid size of register spill: a pointer can only be spilled with an 8-byte store"))
+                }
                 if !privileged { throw fail(.pointerLeak(pc: pc, register: srcReg, reason: "partial copy of pointer")) }
                 value = .scalar(Scalar.unknown.truncated(toBytes: size))
             }

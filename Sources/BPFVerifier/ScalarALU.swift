@@ -320,7 +320,17 @@ extension Scalar {
             default: return .constant(c.byteSwapped)
             }
         }
-        if size >= 8 { return .unknown }
-        return .range(0, (1 << UInt64(size * 8)) - 1)
+        // The known bits move with their bytes.
+        func swapped(_ x: UInt64) -> UInt64 {
+            switch size {
+            case 2: UInt64(UInt16(truncatingIfNeeded: x).byteSwapped)
+            case 4: UInt64(UInt32(truncatingIfNeeded: x).byteSwapped)
+            default: x.byteSwapped
+            }
+        }
+        var r = Scalar.unknown
+        r.bits = Tnum(value: swapped(bits.value), mask: swapped(bits.mask))
+        r.sync()
+        return r
     }
 }

@@ -37,9 +37,15 @@ extension Engine {
         case .jump, .jumpLong:
             path.pc = d.target!
         case .mayGoto:
-            try fork(path, to: d.target!, state: path.state, decision: UInt32(pc) << 2 | 1)
-            path.state.mayGotoDepth += 1
-            path.pc += 1
+            // As Linux: the path with budget left (fall-through) waits, one level deeper,
+            // its imprecise scalars that changed since the previous iteration widened to
+            // unknown so iterations converge; this path takes the jump (budget exhausted).
+            var queued = path.state
+            queued.mayGotoDepth += 1
+            if let previous = previousIteration(of: pc, path) { widenImprecise(&queued, from: nodes[previous].state) }
+            try fork(path, to: pc + 1, state: queued, decision: UInt32(pc) << 2)
+            record(&path, pc, taken: true, decided: false)
+            path.pc = d.target!
         case .conditionalImmediate, .conditionalRegister:
             return try conditional(d, &path)
         case .callHelper:
@@ -62,6 +68,34 @@ extension Engine {
             path.pc += 1
         }
         return false
+    }
+
+    /// The checkpoint of the previous iteration at a loop instruction (find_prev_entry).
+    func previousIteration(of pc: Int, _ path: Path) -> Int? {
+        guard path.parentNode >= 0 else { return nil }
+        var n = nodes[path.parentNode].pc == pc ? nodes[path.parentNode].parent : path.parentNode
+        while n >= 0 {
+            if nodes[n].pc == pc && nodes[n].state.frames.count == path.state.frames.count { return n }
+            n = nodes[n].parent
+        }
+        return nil
+    }
+
+    /// Linux's `widen_imprecise_scalars`.
+    func widenImprecise(_ state: inout AbstractState, from old: AbstractState) {
+        guard old.frames.count == state.frames.count else { return }
+        func widen(_ o: RegisterValue, _ n: inout RegisterValue) {
+            guard o.kind == .scalar, n.kind == .scalar, !o.precise, !n.precise, o != n else { return }
+            n = .unknownScalar
+        }
+        for f in state.frames.indices {
+            for r in 0..<11 { widen(old.frames[f].registers[r], &state.frames[f].registers[r]) }
+            for s in 0..<64 {
+                if let o = old.frames[f].stack[s].spilled, state.frames[f].stack[s].spilled != nil {
+                    widen(o, &state.frames[f].stack[s].spilled!)
+                }
+            }
+        }
     }
 
     // MARK: ALU
@@ -150,6 +184,11 @@ extension Engine {
             return
         case .le16, .le32, .le64, .be16, .be32, .be64, .bswap16, .bswap32, .bswap64:
             let dst = try readRegister(path.state, dstReg, pc)
+            if dst.isPointer && privileged {
+                // Linux lets root turn a pointer into a meaningless number.
+                path.state[register: dstReg] = .unknownScalar
+                return
+            }
             guard dst.kind == .scalar else {
                 throw fail(.pointerArithmetic(pc: pc, register: dstReg, reason: "pointer arithmetic prohibited (byte swap of a pointer)"))
             }
@@ -167,6 +206,10 @@ extension Engine {
             throw fail(.unsupportedInstruction(pc: pc, what: d.descriptor.mnemonic))
         }
         let dst = try readRegister(path.state, dstReg, pc)
+        if op == .neg && dst.isPointer && privileged {
+            path.state[register: dstReg] = .unknownScalar
+            return
+        }
         let src: RegisterValue
         if op == .neg {
             src = .constant(0)
@@ -225,6 +268,9 @@ extension Engine {
             }
             ptr = src; scalar = dst; ptrReg = srcReg
         }
+        if op == .sub && ptr.kind == .stack && dst.isPointer {
+            throw fail(.pointerArithmetic(pc: pc, register: dstReg, reason: "subtraction from stack pointer prohibited"))
+        }
         if ptr.mayBeNull {
             throw fail(.pointerArithmetic(pc: pc, register: ptrReg,
                                           reason: "pointer arithmetic on \(ptr.kind)_or_null prohibited, null-check it first"))
@@ -238,9 +284,13 @@ extension Engine {
             throw fail(.pointerArithmetic(pc: pc, register: ptrReg, reason: "variable stack access prohibited for !root"))
         }
         let s = scalar.value
-        if s.smin == .min || s.smin <= -Engine.maxVarOffset || s.smax >= Engine.maxVarOffset {
+        if s.smin == .min {
             throw fail(.pointerArithmetic(pc: pc, register: dstReg,
                                           reason: "math between \(ptr.kind) pointer and register with unbounded min value is not allowed"))
+        }
+        if s.smin <= -Engine.maxVarOffset || s.smin >= Engine.maxVarOffset {
+            throw fail(.pointerArithmetic(pc: pc, register: dstReg,
+                                          reason: "value \(s.smin) makes \(ptr.kind) pointer be out of bounds"))
         }
         var result = ptr
         if let c = s.constantValue {
@@ -253,7 +303,7 @@ extension Engine {
             return result
         }
         result.value = Scalar.apply(op, ptr.value, s, is32: false)
-        if result.value.smin <= -Engine.maxVarOffset || result.value.smax >= Engine.maxVarOffset {
+        if result.value.smin <= -Engine.maxVarOffset || result.value.smin >= Engine.maxVarOffset {
             throw fail(.pointerArithmetic(pc: pc, register: dstReg, reason: "the variable offset makes the \(ptr.kind) pointer be out of bounds"))
         }
         if ptr.kind.isPacket {
@@ -296,6 +346,9 @@ extension Engine {
             state[register: r] = mapValuePointer(index, offset: Int(Int32(truncatingIfNeeded: d.wideImmediate >> 32)), pc: pc)
             try checkMapValueOffset(state[register: r], pc: pc)
         case .loadFunction:
+            if !input.hasFunctionInfo {
+                throw fail(.unsupportedInstruction(pc: pc, what: "a callback without BTF function info (missing btf func_info); compile with -g"))
+            }
             state[register: r] = .pointer(.function, target: Int32(d.target!))
         default:
             throw fail(.unsupportedInstruction(pc: pc, what: "lddw with BTF ids"))
@@ -311,6 +364,13 @@ extension Engine {
     func checkMapValueOffset(_ v: RegisterValue, pc: Int) throws {
         guard v.kind == .mapValue else { return }
         let map = input.maps[Int(v.target)]
+        // Only single-element arrays (global data) hand out their value's address.
+        guard map.type == .array else {
+            throw fail(.invalidMapReference(pc: pc, reason: "no direct value access support for this map type (\(map.type)): only arrays with one element"))
+        }
+        guard map.maxEntries == 1 else {
+            throw fail(.invalidMapReference(pc: pc, reason: "invalid access to map value pointer, value_size=\(map.valueSize) off=\(v.offset): direct value access needs an array with one element, not \(map.maxEntries)"))
+        }
         guard v.offset >= 0, Int(v.offset) < max(map.valueSize, 1) else {
             throw fail(.invalidMapReference(pc: pc, reason: "invalid access to map value pointer, value_size=\(map.valueSize) off=\(v.offset)"))
         }

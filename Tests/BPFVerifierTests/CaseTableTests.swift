@@ -12,6 +12,8 @@ struct Case: CustomStringConvertible, Sendable {
     var type: ProgramType = .socketFilter
     var expected: String
     var profile: VerifierProfile = .privileged
+    /// The program comes with BTF function info (callbacks need it).
+    var functionInfo = false
     var description: String { name }
 }
 
@@ -91,9 +93,15 @@ let cases: [Case] = [
     Case(name: "uninit stack read unprivileged", source: "ldxdw %r0, [%r10-8]\nexit", expected: "uninit_stack", profile: .unprivileged),
     Case(name: "spill and fill pointer", source: "stxdw [%r10-8], %r1\nldxdw %r2, [%r10-8]\nldxw %r0, [%r2+0]\nexit", expected: "ok"),
     Case(name: "partial fill of pointer", source: "stxdw [%r10-8], %r1\nldxw %r2, [%r10-8]\nmov %r0, 0\nexit", expected: "spill_size"),
-    Case(name: "spilled constant keeps value", source: "mov %r1, 8\nstxdw [%r10-8], %r1\nldxdw %r2, [%r10-8]\nmov %r3, %r10\nadd %r3, -8\nsub %r3, %r2\nldxdw %r0, [%r3+0]\nexit", expected: "ok"),
+    Case(name: "spilled constant keeps value", source: "mov %r1, -8\nstxdw [%r10-8], %r1\nldxdw %r2, [%r10-8]\nmov %r3, %r10\nadd %r3, -8\nadd %r3, %r2\nldxdw %r0, [%r3+0]\nexit", expected: "ok"),
+    Case(name: "stack pointer minus constant", source: "mov %r2, %r10\nsub %r2, 8\nmov %r0, 0\nexit", expected: "ptr_arith"),
+    Case(name: "pointer spilled with 4 bytes", source: "stxw [%r10-8], %r1\nmov %r0, 0\nexit", expected: "bad_mem"),
+    Case(name: "32-bit spill filled back", source: "ldxw %r2, [%r1+0]\nand %r2, 7\nstxw [%r10-8], %r2\nldxw %r3, [%r10-8]\nmov %r4, %r10\nadd %r4, -16\nadd %r4, %r3\nldxb %r0, [%r4+0]\nexit", expected: "ok"),
+    Case(name: "32-bit fill of unaligned half is unknown", source: "ldxw %r2, [%r1+0]\nand %r2, 7\nstxw [%r10-4], %r2\nldxw %r3, [%r10-4]\nmov %r4, %r10\nadd %r4, -16\nadd %r4, %r3\nldxb %r0, [%r4+0]\nexit", expected: "bounds"),
     Case(name: "variable stack offset bounded", source: "stdw [%r10-16], 0\nstdw [%r10-8], 0\nldxw %r2, [%r1+0]\nand %r2, 8\nmov %r3, %r10\nadd %r3, -16\nadd %r3, %r2\nldxdw %r0, [%r3+0]\nexit", expected: "ok"),
-    Case(name: "variable stack offset unbounded", source: "ldxw %r2, [%r1+0]\nmov %r3, %r10\nadd %r3, -16\nadd %r3, %r2\nldxdw %r0, [%r3+0]\nexit", expected: "ptr_arith"),
+    Case(name: "variable stack offset unbounded", source: "ldxw %r2, [%r1+0]\nmov %r3, %r10\nadd %r3, -16\nadd %r3, %r2\nldxdw %r0, [%r3+0]\nexit", expected: "bounds"),
+    Case(name: "stack offset with large negative min", source: "ldxw %r2, [%r1+0]\nlsh %r2, 32\narsh %r2, 32\nmov %r3, %r10\nadd %r3, %r2\nmov %r0, 0\nexit", expected: "ptr_arith"),
+    Case(name: "stack offset with unbounded min 64", source: "ldxdw %r2, [%r10-8]\nmov %r3, %r10\nadd %r3, %r2\nmov %r0, 0\nexit", expected: "ptr_arith"),
     // Map values and null checks
     Case(name: "lookup without null check", source: lookup + "\nldxdw %r0, [%r0+0]\nexit", expected: "null"),
     Case(name: "lookup with null check", source: lookup + "\njeq %r0, 0, +1\nldxdw %r0, [%r0+0]\nexit", expected: "ok"),
@@ -106,7 +114,7 @@ let cases: [Case] = [
     Case(name: "arithmetic on nullable pointer", source: lookup + "\nadd %r0, 8\nmov %r0, 0\nexit", expected: "ptr_arith"),
     Case(name: "variable index bounded", source: lookup + "\njeq %r0, 0, +5\nldxw %r2, [%r6+0]\nand %r2, 7\nadd %r0, %r2\nldxdw %r0, [%r0+0]\nexit\nmov %r0, 0\nexit", expected: "ok"),
     Case(name: "variable index too large", source: lookup + "\njeq %r0, 0, +5\nldxw %r2, [%r6+0]\nand %r2, 15\nadd %r0, %r2\nldxdw %r0, [%r0+0]\nexit\nmov %r0, 0\nexit", expected: "bounds"),
-    Case(name: "variable index unbounded", source: lookup + "\njeq %r0, 0, +4\nldxw %r2, [%r6+0]\nadd %r0, %r2\nldxdw %r0, [%r0+0]\nexit\nmov %r0, 0\nexit", expected: "ptr_arith"),
+    Case(name: "variable index unbounded", source: lookup + "\njeq %r0, 0, +4\nldxw %r2, [%r6+0]\nadd %r0, %r2\nldxdw %r0, [%r0+0]\nexit\nmov %r0, 0\nexit", expected: "unbounded"),
     Case(name: "index checked with jlt", source: lookup + "\njeq %r0, 0, +6\nldxw %r2, [%r6+0]\njge %r2, 9, +3\nadd %r0, %r2\nldxdw %r0, [%r0+0]\nexit\nmov %r0, 0\nexit", expected: "ok"),
     Case(name: "index checked one too far", source: lookup + "\njeq %r0, 0, +6\nldxw %r2, [%r6+0]\njgt %r2, 9, +3\nadd %r0, %r2\nldxdw %r0, [%r0+0]\nexit\nmov %r0, 0\nexit", expected: "bounds"),
     Case(name: "signed index needs lower bound", source: lookup + "\njeq %r0, 0, +6\nldxw %r2, [%r6+0]\nmovsx3264 %r2, %r2\njsgt %r2, 7, +2\nadd %r0, %r2\nldxb %r0, [%r0+0]\nmov %r0, 0\nexit", expected: "ptr_arith"),
@@ -176,8 +184,11 @@ let cases: [Case] = [
     Case(name: "caller stack through pointer", source: "stdw [%r10-8], 3\nmov %r1, %r10\nadd %r1, -8\ncall local f\nexit\nf: ldxdw %r0, [%r1+0]\nexit", expected: "ok"),
     Case(name: "jump out of function", source: "call local f\nexit\nf: ja -2\n", expected: "jump_out_of_func"),
     Case(name: "recursion too deep", source: "call local f\nexit\nf: call local f\nmov %r0, 0\nexit", expected: "call_depth"),
-    Case(name: "bpf_loop callback", source: "mov %r1, 10\nlddw %r2, func:cb\nmov %r3, 0\nmov %r4, 0\ncall 181\nmov %r0, 0\nexit\ncb: mov %r0, 0\nexit", expected: "ok"),
-    Case(name: "bpf_loop callback bad return", source: "mov %r1, 10\nlddw %r2, func:cb\nmov %r3, 0\nmov %r4, 0\ncall 181\nmov %r0, 0\nexit\ncb: mov %r0, 5\nexit", expected: "return_range"),
+    Case(name: "bpf_loop callback", source: "mov %r1, 10\nlddw %r2, func:cb\nmov %r3, 0\nmov %r4, 0\ncall 181\nmov %r0, 0\nexit\ncb: mov %r0, 0\nexit", expected: "ok", functionInfo: true),
+    Case(name: "bpf_loop callback bad return", source: "mov %r1, 10\nlddw %r2, func:cb\nmov %r3, 0\nmov %r4, 0\ncall 181\nmov %r0, 0\nexit\ncb: mov %r0, 5\nexit", expected: "return_range", functionInfo: true),
+    Case(name: "callback without BTF", source: "mov %r1, 10\nlddw %r2, func:cb\nmov %r3, 0\nmov %r4, 0\ncall 181\nmov %r0, 0\nexit\ncb: mov %r0, 0\nexit", expected: "unsupported"),
+    Case(name: "tail call in subprogram without BTF", source: "call local f\nexit\nf: lddw %r2, map:3\nmov %r3, 0\ncall 12\nmov %r0, 0\nexit", expected: "helper_arg"),
+    Case(name: "tail call in subprogram with BTF", source: "call local f\nexit\nf: lddw %r2, map:3\nmov %r3, 0\ncall 12\nmov %r0, 0\nexit", expected: "ok", functionInfo: true),
     // Atomics and legacy packet loads
     Case(name: "atomic add on stack", source: "stdw [%r10-8], 0\nmov %r1, 1\nlock add [%r10-8], %r1\nmov %r0, 0\nexit", expected: "ok"),
     Case(name: "atomic on ctx", source: "mov %r2, 1\nlock add32 [%r1+48], %r2\nmov %r0, 0\nexit", expected: "bad_mem"),
@@ -190,19 +201,49 @@ let cases: [Case] = [
     Case(name: "jmp32 on 64-bit value leaves upper half", source: lookup + "\njeq %r0, 0, +6\nldxdw %r2, [%r0+0]\njgt32 %r2, 7, +3\nadd %r0, %r2\nldxdw %r0, [%r0+0]\nexit\nmov %r0, 0\nexit", expected: "ptr_arith"),
     Case(name: "reg-reg comparison refines", source: lookup + "\njeq %r0, 0, +7\nldxw %r2, [%r6+0]\nmov %r3, 8\njge %r2, %r3, +3\nadd %r0, %r2\nldxdw %r0, [%r0+0]\nexit\nmov %r0, 0\nexit", expected: "ok"),
     Case(name: "linked copy refined", source: lookup + "\njeq %r0, 0, +7\nldxw %r2, [%r6+0]\nmov %r3, %r2\njgt %r2, 8, +3\nadd %r0, %r3\nldxdw %r0, [%r0+0]\nexit\nmov %r0, 0\nexit", expected: "ok"),
-    Case(name: "stale bounds after overwrite", source: lookup + "\njeq %r0, 0, +8\nldxw %r2, [%r6+0]\nmov %r3, %r2\njgt %r2, 8, +4\nldxw %r3, [%r6+4]\nadd %r0, %r3\nldxdw %r0, [%r0+0]\nexit\nmov %r0, 0\nexit", expected: "ptr_arith"),
+    Case(name: "stale bounds after overwrite", source: lookup + "\njeq %r0, 0, +8\nldxw %r2, [%r6+0]\nmov %r3, %r2\njgt %r2, 8, +4\nldxw %r3, [%r6+4]\nadd %r0, %r3\nldxdw %r0, [%r0+0]\nexit\nmov %r0, 0\nexit", expected: "unbounded"),
     Case(name: "alu32 result zero-extended", source: lookup + "\njeq %r0, 0, +6\nldxdw %r2, [%r0+0]\nmov32 %r2, %r2\nand32 %r2, 7\nadd %r0, %r2\nldxdw %r0, [%r0+0]\nexit\nmov %r0, 0\nexit", expected: "ok"),
     Case(name: "sign-extended load is signed", source: lookup + "\njeq %r0, 0, +6\nldxsb %r2, [%r0+0]\njsgt %r2, 7, +3\nadd %r0, %r2\nldxdw %r0, [%r0+0]\nexit\nmov %r0, 0\nexit", expected: "negative"),
     Case(name: "unsigned check of sign-extended load", source: lookup + "\njeq %r0, 0, +7\nldxsb %r2, [%r0+0]\njsgt %r2, 7, +4\njslt %r2, 0, +3\nadd %r0, %r2\nldxdw %r0, [%r0+0]\nexit\nmov %r0, 0\nexit", expected: "ok"),
     Case(name: "jset refines", source: "ldxw %r2, [%r1+0]\nmov %r0, 0\njset %r2, 1, +1\nexit\nexit", expected: "ok"),
     Case(name: "may_goto loop", source: "mov %r0, 0\nl: may_goto +1\nja l\nexit", expected: "ok"),
+    Case(name: "may_goto counted loop", source: "mov %r0, 0\nl: may_goto +2\nadd %r0, 1\nja l\nexit", expected: "ok"),
+    Case(name: "may_goto loop with bad access", source: "mov %r6, 0\nl: may_goto +5\nadd %r6, 1\nmov %r3, %r10\nadd %r3, -8\nadd %r3, %r6\nja l\nldxb %r0, [%r3+0]\nexit", expected: "uninit_reg"),
+    // Precision: scalars that decide nothing do not keep states apart; those that do are exact.
+    Case(name: "imprecise counter converges", source: "mov %r6, %r1\nmov %r0, 0\nmov %r7, 0\nl: ldxw %r2, [%r6+0]\njset %r2, 1, +1\nadd %r0, 1\nadd %r7, 1\njlt %r7, 300, l\nmov %r0, 0\nexit", expected: "ok"),
+    Case(name: "precise counter as offset", source: "mov %r6, %r1\nmov %r0, 0\nmov %r7, 0\nl: ldxw %r2, [%r6+0]\njset %r2, 1, +1\nadd %r0, 1\nadd %r7, 1\njlt %r7, 6, l\nmov %r3, %r10\nadd %r3, -8\nadd %r3, %r0\nldxb %r0, [%r3+0]\nexit", expected: "ok"),
+    Case(name: "precise counter one past", source: "mov %r6, %r1\nmov %r0, 0\nmov %r7, 0\nl: ldxw %r2, [%r6+0]\njset %r2, 1, +1\nadd %r0, 1\nadd %r7, 1\njlt %r7, 6, l\nmov %r3, %r10\nadd %r3, -6\nadd %r3, %r0\nldxb %r0, [%r3+0]\nexit", expected: "bounds"),
+    Case(name: "precise counter through spill", source: "mov %r6, %r1\nmov %r0, 0\nmov %r7, 0\nl: ldxw %r2, [%r6+0]\njset %r2, 1, +1\nadd %r0, 1\nadd %r7, 1\njlt %r7, 6, l\nstxdw [%r10-32], %r0\nldxdw %r4, [%r10-32]\nmov %r3, %r10\nadd %r3, -6\nadd %r3, %r4\nldxb %r0, [%r3+0]\nexit", expected: "bounds"),
+    Case(name: "precise counter through linked copy", source: "mov %r6, %r1\nmov %r0, 0\nmov %r7, 0\nl: ldxw %r2, [%r6+0]\njset %r2, 1, +1\nadd %r0, 1\nadd %r7, 1\njlt %r7, 6, l\nmov %r8, %r0\njgt %r0, 5, +4\nmov %r3, %r10\nadd %r3, -6\nadd %r3, %r8\nldxb %r0, [%r3+0]\nmov %r0, 0\nexit", expected: "ok"),
+    Case(name: "precise return value", source: "mov %r6, %r1\nmov %r0, 0\nmov %r7, 0\nl: ldxw %r2, [%r6+0]\njset %r2, 1, +1\nadd %r0, 1\nadd %r7, 1\njlt %r7, 3, l\nexit", type: .cgroupSkb, expected: "return_range"),
+    // Linux 6.18 details
+    Case(name: "ctx compared with NULL explores both", source: "jeq %r1, 0, +1\nmov %r0, 1\nexit", expected: "uninit_reg"),
+    Case(name: "null check against zero register", source: lookup + "\nmov %r4, 0\njeq %r0, %r4, +2\nldxdw %r0, [%r0+0]\nexit\nmov %r0, 0\nexit", expected: "null"),
+    Case(name: "array lookup of constant key", source: "stw [%r10-4], 0\nmov %r2, %r10\nadd %r2, -4\nlddw %r1, map:1\ncall 1\nldxdw %r0, [%r0+0]\nexit", expected: "ok"),
+    Case(name: "array lookup of constant key out of range", source: "mov %r3, 4\nstxw [%r10-8], %r3\nmov %r2, %r10\nadd %r2, -8\nlddw %r1, map:1\ncall 1\nldxdw %r0, [%r0+0]\nexit", expected: "null"),
+    Case(name: "spilled constant key", source: "mov %r3, 2\nstxw [%r10-8], %r3\nmov %r2, %r10\nadd %r2, -8\nlddw %r1, map:1\ncall 1\nldxdw %r0, [%r0+0]\nexit", expected: "ok"),
+    Case(name: "array lookup of unaligned non-zero key", source: "stw [%r10-4], 3\nmov %r2, %r10\nadd %r2, -4\nlddw %r1, map:1\ncall 1\nldxdw %r0, [%r0+0]\nexit", expected: "null"),
+    Case(name: "hash lookup of constant key", source: "stw [%r10-4], 0\nmov %r2, %r10\nadd %r2, -4\nlddw %r1, map:0\ncall 1\nldxdw %r0, [%r0+0]\nexit", expected: "null"),
+    Case(name: "direct value of multi-element array", source: "lddw %r1, map_value:1+0\nstdw [%r1+0], 1\nmov %r0, 0\nexit", expected: "map_ref"),
+    Case(name: "direct value of hash map", source: "lddw %r1, map_value:0+0\nmov %r0, 0\nexit", expected: "map_ref"),
+    Case(name: "lookup in ring buffer", source: "stw [%r10-4], 0\nmov %r2, %r10\nadd %r2, -4\nlddw %r1, map:2\ncall 1\nmov %r0, 0\nexit", expected: "helper_arg"),
+    Case(name: "xdp egress_ifindex", source: "ldxw %r0, [%r1+20]\nexit", type: .xdp, expected: "ctx_access"),
+    Case(name: "xdp packet pointer stale after adjust_head", source: "mov %r6, %r1\nldxw %r7, [%r6+0]\nldxw %r8, [%r6+4]\nmov %r2, %r7\nadd %r2, 1\njgt %r2, %r8, +5\nmov %r1, %r6\nmov %r2, 0\ncall 44\nldxb %r0, [%r7+0]\nexit\nmov %r0, 2\nexit", type: .xdp, expected: "bad_mem"),
+    Case(name: "xdp packet reloaded after adjust_head", source: "mov %r6, %r1\nmov %r1, %r6\nmov %r2, 0\ncall 44\nldxw %r7, [%r6+0]\nldxw %r8, [%r6+4]\nmov %r2, %r7\nadd %r2, 1\njgt %r2, %r8, +2\nldxb %r0, [%r7+0]\nexit\nmov %r0, 2\nexit", type: .xdp, expected: "ok"),
+    Case(name: "pointer neg privileged", source: "neg %r1\nmov %r0, 0\nexit", expected: "ok"),
+    Case(name: "pointer neg unprivileged", source: "neg %r1\nmov %r0, 0\nexit", expected: "ptr_arith", profile: .unprivileged),
+    Case(name: "pointer byte swap privileged", source: "be16 %r1\nmov %r0, 0\nexit", expected: "ok"),
+    Case(name: "byte swap keeps known bits", source: lookup + "\njeq %r0, 0, +6\nldxdw %r2, [%r0+0]\nand %r2, 0x3f00\nbe16 %r2\nadd %r0, %r2\nldxb %r0, [%r0+0]\nexit\nmov %r0, 0\nexit", expected: "bounds"),
+    Case(name: "byte swap keeps known bits in range", source: lookup + "\njeq %r0, 0, +6\nldxdw %r2, [%r0+0]\nand %r2, 0x0f00\nbe16 %r2\nadd %r0, %r2\nldxb %r0, [%r0+0]\nexit\nmov %r0, 0\nexit", expected: "ok"),
+    Case(name: "smp_processor_id is below the CPU count", source: "call 8\nmov %r3, %r10\nadd %r3, -512\nadd %r3, %r0\nldxb %r0, [%r3+0]\nexit", expected: "ok"),
 ]
 
 @Suite struct CaseTableTests {
     @Test(arguments: cases)
     func verdict(_ c: Case) throws {
         let program = try Assembler.assembleProgram(c.source)
-        let input = VerifierInput(instructions: program.instructions, programType: c.type, maps: testMaps)
+        var input = VerifierInput(instructions: program.instructions, programType: c.type, maps: testMaps)
+        input.hasFunctionInfo = c.functionInfo
         let result = Verifier(options: VerifierOptions(profile: c.profile, complexityLimit: 20_000)).verify(input)
         let got = result.refusal?.error.kind ?? "ok"
         #expect(got == c.expected, "\(c.name): \(result.summary)\n\(result.refusal?.explanation ?? "")")
@@ -227,6 +268,49 @@ let cases: [Case] = [
         #expect(verified.facts[3].divisorNonZero)
         #expect(verified.facts[4].access == .stack)
         #expect(verified.facts[0].upperHalfZero)
+    }
+
+    /// A loop whose branches keep a precise value apart leaves one pending branch per
+    /// iteration: Linux gives up past 8,192 of them, naming the jump.
+    @Test func pendingBranchLimit() throws {
+        let source = "mov %r6, %r1\nmov %r0, 0\nmov %r7, 0\nl: ldxw %r2, [%r6+0]\njset %r2, 1, +1\nadd %r0, 1\nadd %r7, 1\njlt %r7, 100000, l\nmov %r3, %r10\nadd %r3, -512\nand %r0, 255\nadd %r3, %r0\nldxb %r0, [%r3+0]\nexit"
+        let program = try Assembler.assembleProgram(source)
+        let result = Verifier().verify(VerifierInput(instructions: program.instructions, programType: .socketFilter))
+        let refusal = try #require(result.refusal)
+        #expect(refusal.error.kind == "jump_sequence" || refusal.error.kind == "complexity", "\(result.summary)")
+        #expect(refusal.message.contains("too complex") || refusal.message.contains("too large"))
+        #expect(!refusal.hint.isEmpty)
+        #expect(result.log.contains("processed"))
+    }
+
+    @Test func complexityLimitNamesTheInstruction() throws {
+        let program = try Assembler.assembleProgram("mov %r0, 0\nl: add %r0, 1\njne %r0, -1, l\nexit")
+        let input = VerifierInput(instructions: program.instructions, programType: .socketFilter)
+        let result = Verifier(options: VerifierOptions(complexityLimit: 5_000)).verify(input)
+        let refusal = try #require(result.refusal)
+        #expect(refusal.error.kind == "complexity")
+        #expect(refusal.message.contains("Processed 5001 insn"))
+        #expect(refusal.pc == 1 || refusal.pc == 2)
+        #expect(refusal.explanation.contains("hint:"))
+    }
+
+    /// A global function is verified from its prototype: a pointer argument may be NULL.
+    @Test func globalFunctionArgumentsMayBeNull() throws {
+        let source = "stw [%r10-8], 3\nmov %r1, %r10\nadd %r1, -8\ncall local g\nexit\ng: ldxw %r0, [%r1+0]\nexit"
+        let checked = "stw [%r10-8], 3\nmov %r1, %r10\nadd %r1, -8\ncall local g\nexit\ng: mov %r0, 0\njeq %r1, 0, +1\nldxw %r0, [%r1+0]\nexit"
+        for (text, expected) in [(source, "null"), (checked, "ok")] {
+            let program = try Assembler.assembleProgram(text)
+            var input = VerifierInput(instructions: program.instructions, programType: .socketFilter)
+            input.globalFunctions[5] = GlobalFunctionSignature(name: "g", arguments: [.memory(size: 4)])
+            let result = Verifier().verify(input)
+            #expect((result.refusal?.error.kind ?? "ok") == expected, "\(result.summary)")
+        }
+        // The caller must pass memory of the prototype's size.
+        let small = "stb [%r10-1], 3\nmov %r1, %r10\nadd %r1, -1\ncall local g\nexit\ng: mov %r0, 0\nexit"
+        let program = try Assembler.assembleProgram(small)
+        var input = VerifierInput(instructions: program.instructions, programType: .socketFilter)
+        input.globalFunctions[5] = GlobalFunctionSignature(name: "g", arguments: [.memory(size: 4)])
+        #expect(Verifier().verify(input).refusal?.error.kind == "bounds")
     }
 
     @Test func programSizeLimits() {
