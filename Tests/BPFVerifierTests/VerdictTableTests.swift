@@ -41,8 +41,9 @@ import BPFObject
     }
 
     /// The older table (CaseTableTests) against Linux too: its maps are the first five of
-    /// `OracleMaps.descriptions`, shape for shape.
-    @Test(arguments: cases.filter { $0.profile == .privileged })
+    /// `OracleMaps.descriptions`, shape for shape. Cases that need BTF function info are left out
+    /// (the oracle loads bare instructions).
+    @Test(arguments: cases.filter { $0.profile == .privileged && !$0.functionInfo })
     func linuxAgreesWithTheOlderTable(_ c: Case) throws {
         let program = try Assembler.assembleProgram(c.source)
         guard let quick = LinuxOracle.verdict(of: program.instructions, type: c.type, withLog: false) else { return }
