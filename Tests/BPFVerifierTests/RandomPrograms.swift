@@ -178,6 +178,10 @@ struct RandomProgramGenerator {
             if haveValue { valueAccess() } else { aluRegister() }
         case 86..<89:
             if options.helpers { helperCall() } else { aluImmediate() }
+        case 89..<92: pointerSpill()
+        case 92..<94: atomic()
+        case 94..<96:
+            if options.helpers, !isXDP { loadBytes() } else { stackStore() }
         default: variableStackAccess()
         }
     }
@@ -349,6 +353,67 @@ struct RandomProgramGenerator {
             emit("ldxb %r\(r), [%r5+0]")
             initialised.insert(r)
         }
+    }
+
+    /// A pointer (ctx, map value, packet) spilled to the stack, sometimes in part, and filled
+    /// back, sometimes as a different size, then used.
+    private mutating func pointerSpill() {
+        let pointer = pick([6, 6, 7, 8, 10] + (haveValue ? [7, 7] : []))
+        let off = -8 * int(2...7)
+        if chance(0.85) {
+            emit("stxdw [%r10\(off)], %r\(pointer)")
+        } else {
+            emit("stx\(pick(["w", "h", "b"])) [%r10\(off)], %r\(pointer)")
+        }
+        let r = pick([2, 3, 4])
+        if chance(0.85) {
+            emit("ldxdw %r\(r), [%r10\(off)]")
+        } else {
+            emit("ldxw %r\(r), [%r10\(off + pick([0, 4]))]")
+        }
+        initialised.insert(r)
+        if chance(0.6) {
+            let d = pick([0, 5])
+            emit("ldx\(pick(["b", "w"])) %r\(d), [%r\(r)+\(pointer == 6 ? pick([0, 4, 16]) : pick([0, 1, 8, 60]))]")
+            initialised.insert(d)
+        }
+    }
+
+    /// Atomic operations on the stack (initialised or not), with and without fetch.
+    private mutating func atomic() {
+        let off = -8 * int(1...8)
+        if chance(0.7) { emit("stdw [%r10\(off)], \(immediate())") }
+        let r = pick(Self.scalarRegisters.filter { $0 != 0 })
+        if !initialised.contains(r) { emit("mov %r\(r), \(immediate())"); initialised.insert(r) }
+        switch int(0...4) {
+        case 0: emit("lock add [%r10\(off)], %r\(r)")
+        case 1: emit("lock fetch add [%r10\(off)], %r\(r)")
+        case 2: emit("lock \(pick(["or", "and", "xor"]))32 [%r10\(off)], %r\(r)")
+        case 3: emit("lock xchg [%r10\(off)], %r\(r)")
+        default:
+            emit("mov %r0, \(immediate())")
+            emit("lock cmpxchg [%r10\(off)], %r\(r)")
+            initialised.insert(0)
+        }
+    }
+
+    /// bpf_skb_load_bytes(ctx, offset, stack buffer, length): the memory and size pair.
+    private mutating func loadBytes() {
+        let length = chance(0.85) ? int(1...32) : pick([0, 33, 64, -1])
+        let buffer = -8 * int(1...4)
+        emit("mov %r1, %r6")
+        emit("mov %r2, \(int(0...20))")
+        emit("mov %r3, %r10")
+        emit("add %r3, \(buffer)")
+        if chance(0.8) {
+            emit("mov %r4, \(length)")
+        } else {
+            emit("ldxw %r4, [%r6+0]")
+            emit("and %r4, \(pick([7, 15, 31, 63]))")
+        }
+        emit("call 26")
+        initialised.insert(0)
+        clobber()
     }
 
     private func signed(_ value: Int) -> String { value < 0 ? "\(value)" : "+\(value)" }

@@ -58,6 +58,12 @@ import BPFRuntime
             (context.userInfo as? RunState).map { UInt64(UInt32(truncatingIfNeeded: $0.rng.next())) } ?? 4
         },
         Helper(id: 8, name: "bpf_get_smp_processor_id") { _, _ in 0 },
+        // bpf_skb_load_bytes(ctx, offset, to, len): fills `to` (checked for writing) from a packet.
+        Helper(id: 26, name: "bpf_skb_load_bytes") { arguments, context throws(HelperError) in
+            let buffer = try context.buffer(at: arguments.r3, count: arguments.r4, write: true)
+            for i in 0..<buffer.count { buffer[i] = UInt8(truncatingIfNeeded: i &+ Int(arguments.r2)) }
+            return 0
+        },
     ])
 
     @Test func acceptedProgramsRunWithoutFaults() throws {

@@ -454,6 +454,9 @@ let disagreementCases: [VerdictCase] = [
     c("stack pointer compared with zero explores both sides", "mov %r2, %r10\nmov %r0, 0\njne %r2, 0, +1\nmov %r0, %r5\nexit", "uninit_reg"),
     c("non-null map value compared with zero is pruned", P.lookup(0) + "\njeq %r0, 0, out\nmov %r7, %r0\nmov %r0, 0\njne %r7, 0, +1\nmov %r0, %r5\nexit\nout: mov %r0, 0\nexit", "ok"),
     c("smp_processor_id is below 2^31", "call 8\njne32 %r0, -1418953107, +1\nldxb %r2, [%r5+0]\nmov %r0, 0\nexit", "ok"),
+    c("jset cannot prove a contradiction with umin", "ldxw %r3, [%r1+0]\nmov %r0, 0\njlt %r3, 31, +3\nmov %r5, %r10\njset %r3, -4, +1\nlsh32 %r5, 32\nexit", "shift"),
+    c("jset of register with non-constant operand is not decided", "ldxw %r2, [%r1+0]\nmov %r3, -1\nadd %r2, 59\nmov %r0, 0\njset %r3, %r2, +5\nand %r3, 127\nmov %r5, %r10\nadd %r5, -64\nadd %r5, %r3\nldxb %r4, [%r5+0]\nexit", "bounds"),
+    c("cmpxchg loads the spilled constant into r0", "stdw [%r10-64], 60\nmov %r4, 50\nmov %r0, 7\nlock cmpxchg [%r10-64], %r4\nand %r0, 127\nmov %r5, %r10\nadd %r5, -64\nadd %r5, %r0\nstb [%r5+0], 1\nexit", "ok"),
     c("array lookup of constant key is never NULL", "mov %r2, %r10\nstw [%r10-4], 0\nadd %r2, -4\nlddw %r1, map:6\ncall 1\njeq %r0, 0, +1\nja +1\nstb [%r0+56], 8\nmov %r0, 0\nexit", "ok"),
 ]
 
