@@ -86,14 +86,17 @@ import BPFObject
             for (program, result, quick) in list {
                 let bpfkitAccepts = result.isAccepted
                 let linux = quick.log.isEmpty ? (LinuxOracle.verdict(of: try Assembler.assemble(program.source), type: program.type) ?? quick) : quick
-                let reason = bpfkitAccepts ? LinuxOracle.reason(linux.log) : (result.refusal?.error.kind ?? "")
+                // Linux's reason, or BPFKit's kind and message (numbers blanked) when BPFKit is the stricter.
+                let reason = bpfkitAccepts ? LinuxOracle.reason(linux.log)
+                    : (result.refusal?.error.kind ?? "") + ": " + LinuxOracle.reason(result.refusal?.error.message ?? "")
                 guard reported.insert(kind + reason).inserted else { continue }
                 let small = Minimiser.minimise(program.source) { candidate in
                     guard let instructions = try? Assembler.assemble(candidate),
                           let other = LinuxOracle.verdict(of: instructions, type: program.type, withLog: bpfkitAccepts) else { return false }
                     let ours = verifier.verify(VerifierInput(instructions: instructions, programType: program.type, maps: OracleMaps.descriptions))
                     guard ours.isAccepted == bpfkitAccepts, other.accepted != bpfkitAccepts else { return false }
-                    return bpfkitAccepts ? LinuxOracle.reason(other.log) == reason : ours.refusal?.error.kind == reason
+                    return bpfkitAccepts ? LinuxOracle.reason(other.log) == reason
+                        : (ours.refusal?.error.kind ?? "") + ": " + LinuxOracle.reason(ours.refusal?.error.message ?? "") == reason
                 }
                 let instructions = try Assembler.assemble(small)
                 let smallResult = verifier.verify(VerifierInput(instructions: instructions, programType: program.type, maps: OracleMaps.descriptions))
