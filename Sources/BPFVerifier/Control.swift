@@ -54,22 +54,14 @@ extension Engine {
             var a1 = dst.value, b1 = src.value, a2 = dst.value, b2 = src.value
             Scalar.refine(&a1, &b1, op, is32: is32)
             Scalar.refine(&a2, &b2, op.negated, is32: is32)
-            takenDead = a1.isContradictory || b1.isContradictory
-            fallDead = a2.isContradictory || b2.isContradictory
-            if !takenDead {
-                setScalar(&taken, dstReg, a1)
-                if isReg { setScalar(&taken, Int(d.source), b1) }
-            }
-            if !fallDead {
-                setScalar(&fall, dstReg, a2)
-                if isReg { setScalar(&fall, Int(d.source), b2) }
-            }
-        }
-        if takenDead || fallDead {
-            var request = PrecisionRequest(frame: path.state.frames.count - 1)
-            request.add(register: dstReg)
-            if isReg { request.add(register: Int(d.source)) }
-            markPrecise(&path, request, skipFirst: true)
+            // A refinement that contradicts itself is not a dead branch for Linux (only
+            // is_branch_taken decides those): it resets the register's ranges, keeping its
+            // known bits (reg_bounds_sanity_check), and explores the branch.
+            a1.resetIfContradictory(); b1.resetIfContradictory(); a2.resetIfContradictory(); b2.resetIfContradictory()
+            setScalar(&taken, dstReg, a1)
+            if isReg { setScalar(&taken, Int(d.source), b1) }
+            setScalar(&fall, dstReg, a2)
+            if isReg { setScalar(&fall, Int(d.source), b2) }
         }
         var handled = false
         let srcIsZero = src.kind == .scalar && src.value.constantValue == 0
@@ -223,9 +215,8 @@ extension Engine {
             let callee = path.state.frames.removeLast()
             let callSite = callee.callSite
             guard let call = structure.slots[callSite] else { return true }
-            for r in 1...5 { path.state[register: r] = .uninitialized }
             if call.operation == .callHelper {
-                // A callback (bpf_loop): returns 0 or 1; the helper returns a scalar.
+                // A callback returns 0 (go on) or 1 (stop) to the helper.
                 if r0.kind == .scalar {
                     var request = PrecisionRequest(frame: path.state.frames.count)
                     request.add(register: 0)
@@ -234,8 +225,16 @@ extension Engine {
                 if r0.kind != .scalar || r0.value.umax > 1 || (r0.value.smin < 0) {
                     throw fail(.returnValueOutOfRange(pc: pc, range: "[0, 1]", value: r0.description))
                 }
-                path.state[register: 0] = .unknownScalar
-            } else {
+                // Back to the call: the helper may run the callback again. Scalars the
+                // iteration changed and nothing needs exactly are widened, so it converges.
+                if let previous = previousIteration(of: callSite, path) {
+                    widenImprecise(&path.state, from: nodes[previous].state)
+                }
+                path.pc = callSite
+                return false
+            }
+            for r in 1...5 { path.state[register: r] = .uninitialized }
+            do {
                 path.state[register: 0] = r0
             }
             path.pc = callSite + 1

@@ -103,6 +103,7 @@ extension Engine {
             case .context: state[register: index + 1] = .pointer(.context)
             case .memory(let size):
                 state[register: index + 1] = RegisterValue(kind: .memory, mayBeNull: true, id: newID(), range: Int32(size))
+                nullableOrigins[state[register: index + 1].id] = ("the start of global function \(signature.name), whose pointer arguments may be NULL", entry)
             case .unsupported(let reason):
                 throw fail(.unsupportedInstruction(pc: entry, what: "global function \(signature.name): \(reason)"))
             }

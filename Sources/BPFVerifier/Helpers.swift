@@ -110,14 +110,31 @@ extension Engine {
             throw fail(.unreleasedReference(pc: pc, acquiredAt: reference.pc, helper: reference.helper))
         }
         if let callback {
-            // bpf_loop: the callback runs with (index, ctx) in a frame of its own.
-            let ctxArgument = state[register: 3]
-            try callLocal(d, &state, returnTo: pc + 1, entry: callback, callback: true)
-            state[register: 1] = .scalar(.range(0, UInt64(UInt32.max)))
-            state[register: 2] = ctxArgument
-            path.state = state
-            path.pc = callback
-            return false
+            // As Linux (push_callback_call): one path runs the callback in a frame of its
+            // own and comes back to this call, which then may run it again, until the
+            // states at the call converge; this path goes on as if the helper returned.
+            var calleeState = state
+            try callLocal(d, &calleeState, returnTo: pc, entry: callback, callback: true)
+            let caller = state
+            switch id {
+            case 164:  // for_each_map_elem: (map, key, value, ctx)
+                guard let m = map, let index = input.maps.firstIndex(of: m) else { throw argError(1, "expected a map") }
+                calleeState[register: 1] = caller[register: 1]
+                calleeState[register: 2] = RegisterValue(kind: .readOnlyMemory, range: Int32(m.keySize))
+                calleeState[register: 3] = mapValuePointer(index, offset: 0, pc: pc)
+                calleeState[register: 4] = caller[register: 3]
+            case 180:  // find_vma: (task, vma, ctx); BTF pointers are not modelled
+                calleeState[register: 1] = .unknownScalar
+                calleeState[register: 2] = .unknownScalar
+                calleeState[register: 3] = caller[register: 4]
+            case 181:  // loop: (index, ctx)
+                calleeState[register: 1] = .unknownScalar
+                calleeState[register: 2] = caller[register: 3]
+            default:   // user_ringbuf_drain and others: (dynptr, ctx)
+                calleeState[register: 1] = .unknownScalar
+                calleeState[register: 2] = caller[register: 3]
+            }
+            try fork(path, to: callback, state: calleeState, decision: UInt32(pc) << 2 | 1)
         }
         let lookupCannotFail = id == 1 && map != nil && constantKeyInRange(&path, state, map!)
         for r in 1...5 { state[register: r] = .uninitialized }
@@ -141,6 +158,7 @@ extension Engine {
             var v = mapValuePointer(index, offset: 0, pc: pc)
             v.mayBeNull = !lookupCannotFail
             v.id = newID()
+            nullableOrigins[v.id] = (proto.name, pc)
             if m.type == .arrayOfMaps || m.type == .hashOfMaps {
                 // The value is the inner map: a map pointer or NULL.
                 guard let inner = m.innerMap else {
@@ -154,6 +172,7 @@ extension Engine {
             state.references.append(AcquiredReference(id: reference, pc: pc, helper: proto.name))
             state[register: 0] = RegisterValue(kind: .memory, mayBeNull: true, id: newID(), referenceID: reference,
                                                range: allocationSize)
+            nullableOrigins[state[register: 0].id] = (proto.name, pc)
         }
         path.state = state
         path.pc = pc + 1

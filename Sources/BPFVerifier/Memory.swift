@@ -2,6 +2,8 @@ import BPFInstructionSet
 
 extension Engine {
     static let maxPacketOffset: Int64 = 0xffff
+    /// `sizeof(struct bpf_map)` on x86-64 Linux 6.18 (approximately: the fields a program may read).
+    static let bpfMapStructSize = 256
 
     func accessKind(_ k: RegisterKind) -> AccessKind? {
         switch k {
@@ -83,7 +85,14 @@ extension Engine {
         case .packetEnd:
             throw fail(.invalidMemoryAccess(pc: pc, register: baseReg, kind: "pkt_end", reason: "the packet end cannot be dereferenced"))
         case .mapPointer:
-            throw fail(.invalidMemoryAccess(pc: pc, register: baseReg, kind: "map_ptr", reason: "map pointers cannot be dereferenced"))
+            // Root may read `struct bpf_map` fields (check_ptr_to_map_access, typed by BTF in
+            // Linux; numbers here). Nothing may write them.
+            let fieldOffset = Int(base.offset) + offset
+            if privileged && !isWrite && base.value.constantValue == 0 && fieldOffset >= 0 && fieldOffset + size <= Engine.bpfMapStructSize {
+                return unknown
+            }
+            throw fail(.invalidMemoryAccess(pc: pc, register: baseReg, kind: "map_ptr",
+                                            reason: isWrite ? "only read from bpf_map is supported" : "map pointers can only be read by privileged programs, within struct bpf_map"))
         case .function:
             throw fail(.invalidMemoryAccess(pc: pc, register: baseReg, kind: "func", reason: "function pointers cannot be dereferenced"))
         case .scalar, .notInitialized:

@@ -195,13 +195,22 @@ extension Engine {
             bt.frame -= 1
             bt.registers[bt.frame] |= mask
         case .exit:
+            guard bt.frame + 1 < bt.registers.count else { return false }
+            if subsequent < structure.callsCallback.count && structure.callsCallback[subsequent] {
+                // Back into a callback from the helper call it returned to: the caller's
+                // registers are untouched by it.
+                bt.frame += 1
+                bt.registers[bt.frame] = 0
+                bt.slots[bt.frame] = 0
+                return true
+            }
             // Back into a function from the instruction after its call.
-            guard subsequent > 0, let call = structure.slots[subsequent - 1], bt.frame + 1 < bt.registers.count else { return false }
+            guard subsequent > 0, let call = structure.slots[subsequent - 1], call.operation == .callLocal else { return false }
             let callerMask = bt.registers[bt.frame]
             if callerMask & 0b111110 != 0 { return false }
             bt.remove(0)
             bt.frame += 1
-            bt.registers[bt.frame] = call.operation == .callLocal && callerMask & 1 != 0 ? 1 : 0
+            bt.registers[bt.frame] = callerMask & 1
             bt.slots[bt.frame] = 0
         case .callKernelFunction, .callRegister:
             return false

@@ -180,6 +180,17 @@ public struct Scalar: Hashable, Sendable, CustomStringConvertible {
 
     public func synced() -> Scalar { var s = self; s.sync(); return s }
 
+    /// Linux's reaction to bounds that contradict each other: forget the ranges, keep
+    /// what the known bits say.
+    public mutating func resetIfContradictory() {
+        guard isContradictory else { return }
+        let known = bits
+        self = .unknown
+        bits = known
+        sync()
+        if isContradictory { self = .unknown }
+    }
+
     mutating func markUnbounded64() { umin = 0; umax = .max; smin = .min; smax = .max }
     mutating func markUnbounded32() { u32min = 0; u32max = .max; s32min = .min; s32max = .max }
 

@@ -81,6 +81,8 @@ final class Engine {
     var lastStackAccess: UInt64 = 0
     /// Set when a store wrote zero bytes (not a spill) to the stack.
     var zeroStored = false
+    /// Where each nullable pointer (by id) came from: the helper or function and its instruction.
+    var nullableOrigins: [UInt32: (what: String, pc: Int)] = [:]
     /// Global functions called so far, verified after the main program.
     var globalsToVerify: [Int] = []
     /// The entry of the global function being verified (nil for the main program).
@@ -128,10 +130,20 @@ final class Engine {
             }
             try checkStackChains()
         } catch let failure as Failure {
-            let path = current
-            let refusal = Engine.refusal(failure.error, input: input, slots: structure.slots, state: path?.state,
-                                         path: (path?.decisions ?? []).map(describeDecision))
             var text = log
+            let path = current
+            var refusal = Engine.refusal(failure.error, input: input, slots: structure.slots, state: path?.state,
+                                         path: (path?.decisions ?? []).map(describeDecision))
+            if case .possiblyNull(_, let r, _) = failure.error, let state = path?.state,
+               let origin = nullableOrigins[state[register: r].id] {
+                var place = "instruction \(origin.pc)"
+                if let line = input.line(at: origin.pc) { place += ", line \(line.line)" }
+                refusal.hint = "r\(r) may be NULL here: after \(origin.what) (\(place)) add `if (!value) return …;` (`if r\(r) == 0 goto …`) before reading it"
+            }
+            if options.logLevel >= 1, let path {
+                text.append("the failing path:")
+                text.append(contentsOf: path.decisions.map { "  " + describeDecision($0) })
+            }
             text.append(refusal.explanation)
             text.append(statistics)
             return VerificationResult(verdict: .refused(refusal), instructionsProcessed: processed,

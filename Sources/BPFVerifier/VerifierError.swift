@@ -163,6 +163,7 @@ public enum VerifierError: Error, Sendable, Hashable {
         }
     }
 
+    /// What to change in the program (every case has one).
     public var hint: String {
         switch self {
         case .unreachableInstruction: return "remove the dead code or make a branch reach it; Linux refuses instructions no path executes"
@@ -192,7 +193,26 @@ public enum VerifierError: Error, Sendable, Hashable {
         case .tooManyPendingBranches: return "each iteration of a loop with branches in it leaves paths to explore; move the loop body into a bpf_loop() callback or reduce the iteration count"
         case .stackTooLarge: return "use less stack (move buffers into a per-CPU array map)"
         case .backEdge: return "loops need CAP_BPF (the privileged profile)"
-        default: return ""
+        case .malformed: return "the instruction bytes do not decode; rebuild the object, or check hand-written assembly for a bad opcode or a jump into the middle of an lddw"
+        case .tooManyInstructions: return "split the program with tail calls or bpf-to-bpf calls, or load it with the privileged profile (1,000,000 instructions)"
+        case .jumpOutOfFunction: return "jumps stay inside their function; call the other function instead"
+        case .invalidCallTarget: return "call the first instruction of a function (`call local` to a label at a function start)"
+        case .unsupportedInstruction(_, let what):
+            if what.contains("func_info") { return "compile with `clang -g` so the object carries BTF function info (.BTF.ext)" }
+            return "use an instruction or helper this program type and BPFKit support"
+        case .invalidMapReference: return "refer to a map the object defines; direct value access (`lddw map_value`) works only for one-element arrays such as .data, .bss and .rodata"
+        case .invalidMemoryAccess(_, let r, let kind, _):
+            switch kind {
+            case "scalar": return "r\(r) holds a number, not a pointer: load it from the context, a map lookup or r10 before dereferencing it"
+            case "map_ptr": return "look the value up with bpf_map_lookup_elem() instead of reading the map itself"
+            case "fp": return "stack accesses must stay within the frame and spill pointers with 8-byte stores at 8-byte aligned offsets"
+            default: return "dereference r\(r) only where its kind allows it; pkt_end, map and function pointers cannot be read"
+            }
+        case .mixedPointerKinds: return "use separate load instructions for the context and for other memory (Linux rewrites context loads)"
+        case .unknownHelper: return "call a helper Linux defines (see BPFABI's HelperTable); kfuncs are not supported"
+        case .invalidRelease: return "pass the pointer returned by bpf_ringbuf_reserve() itself, after checking it is not NULL, to submit or discard"
+        case .callDepthExceeded: return "at most 8 nested bpf-to-bpf calls: inline some functions (`static __always_inline`) or avoid recursion"
+        case .invalidSpillSize: return "read a spilled pointer back with an 8-byte load from the same offset"
         }
     }
 }

@@ -119,7 +119,10 @@ let cases: [Case] = [
     Case(name: "index checked one too far", source: lookup + "\njeq %r0, 0, +6\nldxw %r2, [%r6+0]\njgt %r2, 9, +3\nadd %r0, %r2\nldxdw %r0, [%r0+0]\nexit\nmov %r0, 0\nexit", expected: "bounds"),
     Case(name: "signed index needs lower bound", source: lookup + "\njeq %r0, 0, +6\nldxw %r2, [%r6+0]\nmovsx3264 %r2, %r2\njsgt %r2, 7, +2\nadd %r0, %r2\nldxb %r0, [%r0+0]\nmov %r0, 0\nexit", expected: "ptr_arith"),
     Case(name: "map pointer arithmetic", source: "lddw %r1, map:0\nadd %r1, 8\nmov %r0, 0\nexit", expected: "ptr_arith"),
-    Case(name: "map pointer dereference", source: "lddw %r1, map:0\nldxdw %r0, [%r1+0]\nexit", expected: "bad_mem"),
+    Case(name: "map pointer read privileged", source: "lddw %r1, map:0\nldxdw %r0, [%r1+0]\nexit", expected: "ok"),
+    Case(name: "map pointer read unprivileged", source: "lddw %r1, map:0\nldxdw %r0, [%r1+0]\nexit", expected: "bad_mem", profile: .unprivileged),
+    Case(name: "map pointer write", source: "lddw %r1, map:0\nstdw [%r1+0], 0\nmov %r0, 0\nexit", expected: "bad_mem"),
+    Case(name: "jset refinement that contradicts the range keeps the branch", source: "ldxw %r3, [%r1+0]\nmov %r5, 0\njlt %r3, 31, +2\njset %r3, -4, +1\nlsh32 %r5, 32\nmov %r0, 0\nexit", expected: "shift"),
     Case(name: "bad map index", source: "lddw %r1, map:9\nmov %r0, 0\nexit", expected: "map_ref"),
     Case(name: "read-only map value write", source: "lddw %r1, map_value:4+0\nstdw [%r1+0], 1\nmov %r0, 0\nexit", expected: "readonly"),
     Case(name: "read-only map value read", source: "lddw %r1, map_value:4+8\nldxdw %r0, [%r1+0]\nexit", expected: "ok"),
@@ -186,6 +189,13 @@ let cases: [Case] = [
     Case(name: "recursion too deep", source: "call local f\nexit\nf: call local f\nmov %r0, 0\nexit", expected: "call_depth"),
     Case(name: "bpf_loop callback", source: "mov %r1, 10\nlddw %r2, func:cb\nmov %r3, 0\nmov %r4, 0\ncall 181\nmov %r0, 0\nexit\ncb: mov %r0, 0\nexit", expected: "ok", functionInfo: true),
     Case(name: "bpf_loop callback bad return", source: "mov %r1, 10\nlddw %r2, func:cb\nmov %r3, 0\nmov %r4, 0\ncall 181\nmov %r0, 0\nexit\ncb: mov %r0, 5\nexit", expected: "return_range", functionInfo: true),
+    Case(name: "bpf_loop callback counts in the caller's stack", source: "stdw [%r10-8], 0\nmov %r1, 100\nlddw %r2, func:cb\nmov %r3, %r10\nadd %r3, -8\nmov %r4, 0\ncall 181\nldxdw %r0, [%r10-8]\nexit\ncb: ldxdw %r3, [%r2+0]\nadd %r3, 1\nstxdw [%r2+0], %r3\nmov %r0, 0\nexit", expected: "ok", functionInfo: true),
+    Case(name: "bpf_loop callback index is unknown", source: "mov %r1, 4\nlddw %r2, func:cb\nmov %r3, 0\nmov %r4, 0\ncall 181\nmov %r0, 0\nexit\ncb: mov %r3, %r10\nadd %r3, -8\nadd %r3, %r1\nstb [%r3+0], 1\nmov %r0, 0\nexit", expected: "ptr_arith", functionInfo: true),
+    Case(name: "bpf_loop callback state used after the loop", source: "stdw [%r10-8], 0\nmov %r1, 3\nlddw %r2, func:cb\nmov %r3, %r10\nadd %r3, -8\nmov %r4, 0\ncall 181\nldxdw %r1, [%r10-8]\nmov %r3, %r10\nadd %r3, -16\nadd %r3, %r1\nldxb %r0, [%r3+0]\nexit\ncb: mov %r3, 16\nstxdw [%r2+0], %r3\nmov %r0, 0\nexit", expected: "bounds", functionInfo: true),
+    Case(name: "bpf_loop callback may stop", source: "mov %r1, 4\nlddw %r2, func:cb\nmov %r3, 0\nmov %r4, 0\ncall 181\nmov %r0, 0\nexit\ncb: mov %r0, 1\nexit", expected: "ok", functionInfo: true),
+    Case(name: "for_each_map_elem reads the value", source: "lddw %r1, map:0\nlddw %r2, func:cb\nmov %r3, 0\nmov %r4, 0\ncall 164\nmov %r0, 0\nexit\ncb: ldxdw %r0, [%r3+8]\nldxw %r0, [%r2+0]\nmov %r0, 0\nexit", expected: "ok", functionInfo: true),
+    Case(name: "for_each_map_elem value past end", source: "lddw %r1, map:0\nlddw %r2, func:cb\nmov %r3, 0\nmov %r4, 0\ncall 164\nmov %r0, 0\nexit\ncb: ldxdw %r0, [%r3+16]\nmov %r0, 0\nexit", expected: "bounds", functionInfo: true),
+    Case(name: "for_each_map_elem key is read-only", source: "lddw %r1, map:0\nlddw %r2, func:cb\nmov %r3, 0\nmov %r4, 0\ncall 164\nmov %r0, 0\nexit\ncb: stw [%r2+0], 1\nmov %r0, 0\nexit", expected: "readonly", functionInfo: true),
     Case(name: "callback without BTF", source: "mov %r1, 10\nlddw %r2, func:cb\nmov %r3, 0\nmov %r4, 0\ncall 181\nmov %r0, 0\nexit\ncb: mov %r0, 0\nexit", expected: "unsupported"),
     Case(name: "tail call in subprogram without BTF", source: "call local f\nexit\nf: lddw %r2, map:3\nmov %r3, 0\ncall 12\nmov %r0, 0\nexit", expected: "helper_arg"),
     Case(name: "tail call in subprogram with BTF", source: "call local f\nexit\nf: lddw %r2, map:3\nmov %r3, 0\ncall 12\nmov %r0, 0\nexit", expected: "ok", functionInfo: true),
@@ -311,6 +321,31 @@ let cases: [Case] = [
         var input = VerifierInput(instructions: program.instructions, programType: .socketFilter)
         input.globalFunctions[5] = GlobalFunctionSignature(name: "g", arguments: [.memory(size: 4)])
         #expect(Verifier().verify(input).refusal?.error.kind == "bounds")
+    }
+
+    @Test func everyErrorHasAHint() {
+        let errors: [VerifierError] = [
+            .malformed(pc: 0, reason: "r"), .tooManyInstructions(count: 5000, limit: 4096), .unreachableInstruction(pc: 1),
+            .jumpOutOfFunction(pc: 0, target: 3), .fallsOffEnd(pc: 0), .backEdge(pc: 2, target: 0), .invalidCallTarget(pc: 0, target: 9),
+            .unsupportedInstruction(pc: 0, what: "x"), .invalidMapReference(pc: 0, reason: "r"), .uninitializedRegister(pc: 0, register: 2),
+            .framePointerWrite(pc: 0), .divisionByZero(pc: 0), .invalidShift(pc: 0, amount: 64),
+            .pointerArithmetic(pc: 0, register: 1, reason: "r"), .pointerComparison(pc: 0, register: 1),
+            .pointerLeak(pc: 0, register: 0, reason: "r"), .invalidMemoryAccess(pc: 0, register: 1, kind: "scalar", reason: "r"),
+            .possiblyNull(pc: 0, register: 0, kind: "map_value"), .contextAccess(pc: 0, offset: 400, size: 4),
+            .modifiedContextPointer(pc: 0, register: 1, offset: 8), .outOfBounds(pc: 0, register: 0, kind: "map_value", offset: 16, size: 8, limit: 16),
+            .unboundedOffset(pc: 0, register: 0, kind: "map_value"), .negativeOffset(pc: 0, register: 0, kind: "packet"),
+            .uninitializedStackRead(pc: 0, offset: -8, size: 8), .readOnlyWrite(pc: 0, register: 1, kind: "map_value"),
+            .invalidSpillSize(pc: 0), .packetRangeNotChecked(pc: 0, register: 2, offset: 0, size: 1, range: 0),
+            .mixedPointerKinds(pc: 0), .unknownHelper(pc: 0, id: 99999), .helperUnavailable(pc: 0, id: 9, name: "n", programType: "t"),
+            .helperArgument(pc: 0, helper: "h", argument: 1, reason: "r"), .unreleasedReference(pc: 0, acquiredAt: 3, helper: "h"),
+            .invalidRelease(pc: 0, register: 1), .callDepthExceeded(pc: 0, depth: 9), .stackTooLarge(pc: 0, size: 600),
+            .returnValueOutOfRange(pc: 0, range: "[0, 1]", value: "2"), .returnNotScalar(pc: 0, kind: "fp"),
+            .infiniteLoop(pc: 0), .complexityLimit(pc: 0, processed: 1_000_001), .tooManyPendingBranches(pc: 0, count: 8193),
+        ]
+        for error in errors {
+            #expect(!error.hint.isEmpty, "\(error.kind) has no hint")
+            #expect(!error.message.isEmpty)
+        }
     }
 
     @Test func programSizeLimits() {
