@@ -21,11 +21,15 @@ import BPFObject
         ProcessInfo.processInfo.environment["BPFKIT_DIFF_SEED"].flatMap(UInt64.init) ?? 0x5EED_0000
     }
 
-    /// The generator options for the program with `seed`: most are socket filters with maps and
-    /// helpers, a third are XDP programs with packet accesses.
+    /// The generator options for the program with `seed`: half are socket filters with maps and
+    /// helpers, a third XDP and a sixth TC programs with packet accesses.
     static func options(seed: UInt64) -> RandomProgramGenerator.Options {
         var options = RandomProgramGenerator.Options()
-        if seed % 3 == 0 { options.type = .xdp }
+        switch seed % 6 {
+        case 0, 3: options.type = .xdp
+        case 1: options.type = .schedCls
+        default: break
+        }
         return options
     }
 

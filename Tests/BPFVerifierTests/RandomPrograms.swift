@@ -17,7 +17,7 @@ struct SplitMix64: RandomNumberGenerator {
 /// forward conditional jumps (both widths, register and immediate), stack stores and loads (in and
 /// slightly out of bounds, initialised or not), map lookups with and without NULL checks, map value
 /// accesses at constant and bounded variable offsets, packet accesses with and without range checks
-/// (XDP), helper calls that clobber r1-r5, and an exit with r0 set or not. Only forward jumps, so
+/// (XDP and TC), pointer spills and fills, atomics on the stack, helper calls that clobber r1-r5, and an exit with r0 set or not. Only forward jumps, so
 /// every program ends. Deterministic for a seed.
 ///
 /// Register roles (a bias, not a rule — the generator sometimes breaks them on purpose):
@@ -65,12 +65,14 @@ struct RandomProgramGenerator {
     private mutating func pick<T>(_ items: [T]) -> T { items[int(0...items.count - 1)] }
 
     private var isXDP: Bool { options.type == .xdp }
+    /// XDP and TC programs see the packet directly (r8 = data, r9 = data_end).
+    private var hasPackets: Bool { isXDP || options.type == .schedCls }
     private static let scalarRegisters = [0, 2, 3, 4, 5]
 
     /// A register to compute in: mostly an initialised scalar register.
     private mutating func destination() -> Int {
         if chance(0.03) { return pick([6, 7, 8, 9, 1]) }
-        let candidates = Self.scalarRegisters + (isXDP ? [] : [8, 9]) + (haveValue ? [] : [7])
+        let candidates = Self.scalarRegisters + (hasPackets ? [] : [8, 9]) + (haveValue ? [] : [7])
         return pick(candidates)
     }
 
@@ -113,14 +115,14 @@ struct RandomProgramGenerator {
         initialised = [1, 10]
         emit("mov %r6, %r1")
         initialised.insert(6)
-        if isXDP {
-            emit("ldxw %r8, [%r6+0]")
-            emit("ldxw %r9, [%r6+4]")
+        if hasPackets {
+            emit("ldxw %r8, [%r6+\(isXDP ? 0 : 76)]")
+            emit("ldxw %r9, [%r6+\(isXDP ? 4 : 80)]")
             initialised.formUnion([8, 9])
             havePacket = true
         }
         // Registers start set (so that jumps over assignments do not leave them unset), r0 mostly.
-        for r in [0, 2, 3, 4, 5] + (isXDP ? [7] : [7, 8, 9]) where r != 0 || chance(0.85) {
+        for r in [0, 2, 3, 4, 5] + (hasPackets ? [7] : [7, 8, 9]) where r != 0 || chance(0.85) {
             initialise(r)
         }
         for b in 0..<blockCount {
@@ -173,7 +175,7 @@ struct RandomProgramGenerator {
         case 67..<72:
             if options.maps { lookup() } else { aluImmediate() }
         case 72..<82:
-            if isXDP, havePacket { packetAccess() } else if haveValue { valueAccess() } else { stackStore() }
+            if hasPackets, havePacket { packetAccess() } else if haveValue { valueAccess() } else { stackStore() }
         case 82..<86:
             if haveValue { valueAccess() } else { aluRegister() }
         case 86..<89:

@@ -457,6 +457,10 @@ let disagreementCases: [VerdictCase] = [
     c("jset cannot prove a contradiction with umin", "ldxw %r3, [%r1+0]\nmov %r0, 0\njlt %r3, 31, +3\nmov %r5, %r10\njset %r3, -4, +1\nlsh32 %r5, 32\nexit", "shift"),
     c("jset of register with non-constant operand is not decided", "ldxw %r2, [%r1+0]\nmov %r3, -1\nadd %r2, 59\nmov %r0, 0\njset %r3, %r2, +5\nand %r3, 127\nmov %r5, %r10\nadd %r5, -64\nadd %r5, %r3\nldxb %r4, [%r5+0]\nexit", "bounds"),
     c("cmpxchg loads the spilled constant into r0", "stdw [%r10-64], 60\nmov %r4, 50\nmov %r0, 7\nlock cmpxchg [%r10-64], %r4\nand %r0, 127\nmov %r5, %r10\nadd %r5, -64\nadd %r5, %r0\nstb [%r5+0], 1\nexit", "ok"),
+    c("xchg returns the spilled constant", "stdw [%r10-16], 61\nmov %r2, 18\nlock xchg [%r10-16], %r2\nmov %r0, 0\njeq %r2, 61, +1\nmov %r0, %r5\nexit", "ok"),
+    c("fetch add returns the spilled constant", "stdw [%r10-8], 128\nmov %r5, 1\nlock fetch add [%r10-8], %r5\nmov %r0, 0\njeq %r5, 128, +1\nmov %r0, %r4\nexit", "ok"),
+    c("xchg of unknown slot is unknown", "ldxw %r2, [%r1+0]\nstxdw [%r10-16], %r2\nmov %r2, 18\nlock xchg [%r10-16], %r2\nmov %r0, 0\njeq %r2, 61, +1\nmov %r0, %r5\nexit", "uninit_reg"),
+    c("data beyond data_end is remembered", P.xdp("mov %r0, 2\njge %r3, %r2, +3\njgt %r2, %r3, +2\nstw [%r2+0], 1\nmov %r0, 1\nexit"), "ok", .xdp),
     c("array lookup of constant key is never NULL", "mov %r2, %r10\nstw [%r10-4], 0\nadd %r2, -4\nlddw %r1, map:6\ncall 1\njeq %r0, 0, +1\nja +1\nstb [%r0+56], 8\nmov %r0, 0\nexit", "ok"),
 ]
 
