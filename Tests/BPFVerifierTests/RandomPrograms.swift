@@ -46,6 +46,7 @@ struct RandomProgramGenerator {
     private var block = 0
     private var blockCount = 0
     private var haveValue = false
+    private var callsFunction = false
     private var havePacket = false
 
     init(seed: UInt64, options: Options = Options()) {
@@ -144,6 +145,7 @@ struct RandomProgramGenerator {
             }
         }
         emit("exit")
+        if callsFunction { function() }
         return lines.joined(separator: "\n")
     }
 
@@ -184,6 +186,7 @@ struct RandomProgramGenerator {
         case 92..<94: atomic()
         case 94..<96:
             if options.helpers, !isXDP { loadBytes() } else { stackStore() }
+        case 96..<98: localCall()
         default: variableStackAccess()
         }
     }
@@ -416,6 +419,44 @@ struct RandomProgramGenerator {
         emit("call 26")
         initialised.insert(0)
         clobber()
+    }
+
+    /// `call local F` with r1 a pointer into this frame (or a scalar) and r2 a scalar.
+    private mutating func localCall() {
+        let slot = -8 * int(1...4)
+        if chance(0.8) { emit("stdw [%r10\(slot)], \(immediate())") }
+        if chance(0.85) {
+            emit("mov %r1, %r10")
+            emit("add %r1, \(slot)")
+        } else {
+            emit("mov %r1, \(immediate())")
+        }
+        if chance(0.9) { emit("ldxw %r2, [%r6+\(isXDP ? 12 : 0)]") }
+        emit("call local F")
+        initialised.insert(0)
+        clobber()
+        callsFunction = true
+    }
+
+    /// The callee F: reads and writes through r1, uses its own stack, returns r0 (mostly).
+    private mutating func function() {
+        pendingLabel = "F"
+        let steps = int(1...4)
+        let hasExit = chance(0.5)
+        if chance(0.95) { emit("mov %r0, \(immediate())") }
+        for _ in 0..<steps {
+            switch int(0...5) {
+            case 0: emit("ldxdw %r0, [%r1\(signed(pick([0, 0, 8, -8])))]")
+            case 1: emit("stdw [%r1\(signed(pick([0, 0, 8, -8])))], \(immediate())")
+            case 2: emit("\(pick(["add", "xor", "and", "mul"])) %r0, %r2")
+            case 3: emit("stdw [%r10\(signed(-8 * int(1...4)))], 1")
+            case 4: emit("ldxdw %r3, [%r10\(signed(-8 * int(1...4)))]")
+            default:
+                if hasExit { emit("jgt %r2, \(int(0...64)), FE") } else { emit("and %r2, \(int(1...63))") }
+            }
+        }
+        if hasExit { pendingLabel = "FE" }
+        emit("exit")
     }
 
     private func signed(_ value: Int) -> String { value < 0 ? "\(value)" : "+\(value)" }

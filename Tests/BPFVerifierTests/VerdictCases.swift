@@ -461,6 +461,9 @@ let disagreementCases: [VerdictCase] = [
     c("fetch add returns the spilled constant", "stdw [%r10-8], 128\nmov %r5, 1\nlock fetch add [%r10-8], %r5\nmov %r0, 0\njeq %r5, 128, +1\nmov %r0, %r4\nexit", "ok"),
     c("xchg of unknown slot is unknown", "ldxw %r2, [%r1+0]\nstxdw [%r10-16], %r2\nmov %r2, 18\nlock xchg [%r10-16], %r2\nmov %r0, 0\njeq %r2, 61, +1\nmov %r0, %r5\nexit", "uninit_reg"),
     c("data beyond data_end is remembered", P.xdp("mov %r0, 2\njge %r3, %r2, +3\njgt %r2, %r3, +2\nstw [%r2+0], 1\nmov %r0, 1\nexit"), "ok", .xdp),
+    c("alu32 on a nullable pointer makes a 64-bit unknown", P.lookup(0) + "\nsub32 %r0, 5\narsh %r0, 39\nmov %r3, 34\njlt %r0, %r3, +1\nstxw [%r10-40], %r6\nmov %r0, 0\nexit", "bad_mem"),
+    c("callee may exit without r0 when the caller ignores it", "call local f\nmov %r0, 4\nexit\nf: exit", "ok"),
+    c("512-byte frame calling a frameless function", "stb [%r10-512], 1\ncall local f\nmov %r0, 0\nexit\nf: mov %r0, 1\nexit", "ok"),
     c("array lookup of constant key is never NULL", "mov %r2, %r10\nstw [%r10-4], 0\nadd %r2, -4\nlddw %r1, map:6\ncall 1\njeq %r0, 0, +1\nja +1\nstb [%r0+56], 8\nmov %r0, 0\nexit", "ok"),
 ]
 
