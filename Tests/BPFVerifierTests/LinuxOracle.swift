@@ -37,20 +37,15 @@ enum LinuxOracle {
     /// The slots with `lddw map:N` / `map_value:N+OFF` bound to the kernel maps' descriptors.
     static func kernelWords(_ instructions: [Instruction]) -> [UInt64]? {
         guard let maps = kernelMaps else { return nil }
-        var words: [UInt64] = []
-        words.reserveCapacity(instructions.count)
-        var index = 0
-        while index < instructions.count {
-            var instruction = instructions[index]
+        return instructions.map { slot in
+            var instruction = slot
             // BPF_LD | BPF_IMM | BPF_DW with src 1 (BPF_PSEUDO_MAP_FD) or 2 (BPF_PSEUDO_MAP_VALUE).
             if instruction.opcode == 0x18, instruction.source == 1 || instruction.source == 2,
-               Int(instruction.immediate) >= 0, Int(instruction.immediate) < maps.count {
+               maps.indices.contains(Int(instruction.immediate)) {
                 instruction.immediate = maps[Int(instruction.immediate)].descriptor.rawValue
             }
-            words.append(instruction.rawValue)
-            index += 1
+            return instruction.rawValue
         }
-        return words
     }
 
     /// Loads the program into Linux; nil when the kernel cannot be asked.
@@ -61,6 +56,10 @@ enum LinuxOracle {
                                                      logLevel: withLog ? 1 : 0, logSize: withLog ? 1 << 22 : 0)
             return Verdict(accepted: true, errno: 0, log: program.log)
         } catch {
+            // ENOSPC: the log did not fit, which fails the load whatever the verdict; ask again without one.
+            if withLog, error.errno == 28, let verdict = verdict(of: instructions, type: type, withLog: false) {
+                return Verdict(accepted: verdict.accepted, errno: verdict.errno, log: error.log ?? "")
+            }
             return Verdict(accepted: false, errno: error.errno, log: error.log ?? "")
         }
     }
