@@ -464,6 +464,8 @@ let disagreementCases: [VerdictCase] = [
     c("alu32 on a nullable pointer makes a 64-bit unknown", P.lookup(0) + "\nsub32 %r0, 5\narsh %r0, 39\nmov %r3, 34\njlt %r0, %r3, +1\nstxw [%r10-40], %r6\nmov %r0, 0\nexit", "bad_mem"),
     c("callee may exit without r0 when the caller ignores it", "call local f\nmov %r0, 4\nexit\nf: exit", "ok"),
     c("512-byte frame calling a frameless function", "stb [%r10-512], 1\ncall local f\nmov %r0, 0\nexit\nf: mov %r0, 1\nexit", "ok"),
+    c("tc narrow load of the data pointer", "ldxb %r0, [%r1+79]\nexit", "ctx_access", .schedCls),
+    c("tc byte load inside gso fields", "ldxb %r0, [%r1+141]\nexit", "ctx_access", .schedCls),
     c("array lookup of constant key is never NULL", "mov %r2, %r10\nstw [%r10-4], 0\nadd %r2, -4\nlddw %r1, map:6\ncall 1\njeq %r0, 0, +1\nja +1\nstb [%r0+56], 8\nmov %r0, 0\nexit", "ok"),
 ]
 
