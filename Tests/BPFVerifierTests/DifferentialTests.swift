@@ -105,7 +105,7 @@ import BPFObject
                 let instructions = try Assembler.assemble(small)
                 let smallResult = verifier.verify(VerifierInput(instructions: instructions, programType: program.type, maps: OracleMaps.descriptions))
                 let smallLinux = LinuxOracle.verdict(of: instructions, type: program.type) ?? linux
-                print("DISAGREEMENT (\(kind)) seed \(program.seed) \(program.type.name), shrunk:\n\(small)\n  BPFKit: \(smallResult.summary)\n  Linux: \(LinuxOracle.tail(smallLinux.log))")
+                print("DISAGREEMENT (\(kind)) seed \(program.seed) \(program.type.name), shrunk:\n\(small)\n  BPFKit: \(smallResult.summary)\n\(smallResult.refusal?.explanation ?? "")\n  Linux:\n\(LinuxOracle.tail(smallLinux.log, lines: 8))")
                 DisagreementLog.append(title: "random program, seed \(program.seed) (\(kind): \(reason))", source: small,
                                        type: program.type, linux: smallLinux, bpfkit: smallResult.summary, key: kind + ": " + reason)
             }
