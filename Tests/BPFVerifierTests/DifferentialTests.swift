@@ -30,6 +30,8 @@ import BPFObject
         case 1: options.type = .schedCls
         default: break
         }
+        // Every fifth program is longer, with more paths meeting (state pruning).
+        if seed % 5 == 4 { options.blocks = 6...12 }
         return options
     }
 

@@ -30,6 +30,8 @@ struct RandomProgramGenerator {
         /// Only map 5 (hash): its lookups may return NULL in a run (the soundness test needs that).
         var hashOnly = false
         var helpers = true
+        /// Blocks between forward-jump targets (more blocks: more paths meeting, more pruning).
+        var blocks: ClosedRange<Int> = 2...6
     }
 
     struct Program {
@@ -112,7 +114,7 @@ struct RandomProgramGenerator {
     // MARK: Program
 
     mutating func generate() -> String {
-        blockCount = int(2...6)
+        blockCount = int(options.blocks)
         initialised = [1, 10]
         emit("mov %r6, %r1")
         initialised.insert(6)

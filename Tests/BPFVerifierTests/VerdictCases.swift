@@ -466,6 +466,7 @@ let disagreementCases: [VerdictCase] = [
     c("512-byte frame calling a frameless function", "stb [%r10-512], 1\ncall local f\nmov %r0, 0\nexit\nf: mov %r0, 1\nexit", "ok"),
     c("tc narrow load of the data pointer", "ldxb %r0, [%r1+79]\nexit", "ctx_access", .schedCls),
     c("tc byte load inside gso fields", "ldxb %r0, [%r1+141]\nexit", "ctx_access", .schedCls),
+    c("fetch add on a spilled pointer returns the pointer", "stxdw [%r10-56], %r1\nmov %r4, 1\nlock fetch add [%r10-56], %r4\nsdiv %r4, 63\nmov %r0, 0\nexit", "ptr_arith"),
     c("array lookup of constant key is never NULL", "mov %r2, %r10\nstw [%r10-4], 0\nadd %r2, -4\nlddw %r1, map:6\ncall 1\njeq %r0, 0, +1\nja +1\nstb [%r0+56], 8\nmov %r0, 0\nexit", "ok"),
 ]
 
