@@ -21,13 +21,14 @@ import BPFObject
         ProcessInfo.processInfo.environment["BPFKIT_DIFF_SEED"].flatMap(UInt64.init) ?? 0x5EED_0000
     }
 
-    /// The generator options for the program with `seed`: half are socket filters with maps and
-    /// helpers, a third XDP and a sixth TC programs with packet accesses.
+    /// The generator options for the program with `seed`: a third are socket filters with maps and
+    /// helpers, a third XDP and a sixth TC programs with packet accesses, a sixth kprobes.
     static func options(seed: UInt64) -> RandomProgramGenerator.Options {
         var options = RandomProgramGenerator.Options()
         switch seed % 6 {
         case 0, 3: options.type = .xdp
         case 1: options.type = .schedCls
+        case 5: options.type = .kprobe
         default: break
         }
         // Every fifth program is longer, with more paths meeting (state pruning).

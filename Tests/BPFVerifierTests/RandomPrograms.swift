@@ -68,6 +68,7 @@ struct RandomProgramGenerator {
     private mutating func pick<T>(_ items: [T]) -> T { items[int(0...items.count - 1)] }
 
     private var isXDP: Bool { options.type == .xdp }
+    private var isKprobe: Bool { options.type == .kprobe }
     /// XDP and TC programs see the packet directly (r8 = data, r9 = data_end).
     private var hasPackets: Bool { isXDP || options.type == .schedCls }
     private static let scalarRegisters = [0, 2, 3, 4, 5]
@@ -156,7 +157,8 @@ struct RandomProgramGenerator {
         if chance(0.5) {
             emit("mov %r\(r), \(immediate())")
         } else {
-            emit("ldxw %r\(r), [%r6+\(isXDP ? pick([12, 16]) : pick([0, 4, 8, 16]))]")
+            emit(isKprobe ? "ldxdw %r\(r), [%r6+\(8 * int(0...20))]"
+                          : "ldxw %r\(r), [%r6+\(isXDP ? pick([12, 16]) : pick([0, 4, 8, 16]))]")
         }
         initialised.insert(r)
     }
@@ -187,7 +189,7 @@ struct RandomProgramGenerator {
         case 89..<92: pointerSpill()
         case 92..<94: atomic()
         case 94..<96:
-            if options.helpers, !isXDP { loadBytes() } else { stackStore() }
+            if options.helpers, isKprobe { probeRead() } else if options.helpers, !isXDP { loadBytes() } else { stackStore() }
         case 96..<98: localCall()
         default: variableStackAccess()
         }
@@ -273,6 +275,8 @@ struct RandomProgramGenerator {
         let r = destination()
         if isXDP {
             emit(chance(0.9) ? "ldxw %r\(r), [%r6+\(pick([12, 16]))]" : "ldx\(pick(["b", "dw"])) %r\(r), [%r6+\(int(0...28))]")
+        } else if isKprobe {
+            emit(chance(0.9) ? "ldxdw %r\(r), [%r6+\(8 * int(0...20))]" : "ldx\(pick(["b", "w", "dw"])) %r\(r), [%r6\(signed(int(-4...172)))]")
         } else {
             emit(chance(0.9) ? "ldxw %r\(r), [%r6+\(pick([0, 4, 8, 16, 20, 24, 48, 52]))]"
                              : "ldx\(pick(["b", "h", "dw"])) %r\(r), [%r6\(signed(int(-4...200)))]")
@@ -402,6 +406,29 @@ struct RandomProgramGenerator {
             emit("lock cmpxchg [%r10\(off)], %r\(r)")
             initialised.insert(0)
         }
+    }
+
+    /// bpf_probe_read_kernel(stack buffer, size, unsafe pointer), or trace_printk(stack, size).
+    private mutating func probeRead() {
+        let size = chance(0.85) ? int(1...32) : pick([0, 33, 64, -1])
+        let buffer = -8 * int(1...4)
+        if chance(0.7) { emit("stdw [%r10\(buffer)], 0") }
+        emit("mov %r1, %r10")
+        emit("add %r1, \(buffer)")
+        if chance(0.8) {
+            emit("mov %r2, \(size)")
+        } else {
+            emit("ldxdw %r2, [%r6+0]")
+            emit("and %r2, \(pick([7, 15, 31, 63]))")
+        }
+        if chance(0.5) {
+            emit("ldxdw %r3, [%r6+\(8 * int(0...20))]")
+            emit("call \(pick([4, 113]))")
+        } else {
+            emit("call 6")
+        }
+        initialised.insert(0)
+        clobber()
     }
 
     /// bpf_skb_load_bytes(ctx, offset, stack buffer, length): the memory and size pair.
