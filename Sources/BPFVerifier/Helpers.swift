@@ -242,6 +242,7 @@ extension Engine {
             }
             let entry = state.frames[frame].functionEntry
             stackDepth[entry] = max(stackDepth[entry] ?? 0, Int(-low))
+            state.frames[frame].stackDepth = max(state.frames[frame].stackDepth, Int(-low))
             if write {
                 for b in low..<high { markByte(&state, frame, b, .misc) }
             } else {

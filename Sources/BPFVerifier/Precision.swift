@@ -107,7 +107,9 @@ extension Engine {
     /// checkpoint on the path becomes precise: fewer prunes, never a wrong one.
     func markAllPrecise(_ path: Path) {
         var n = path.parentNode
-        while n >= 0 {
+        // A checkpoint marked so before had all its ancestors marked too.
+        while n >= 0 && !nodes[n].allPrecise {
+            nodes[n].allPrecise = true
             if !nodes[n].state.frames.isEmpty {
                 nodes[n].state.forEachRegister { if $0.kind == .scalar { $0.precise = true } }
             }
@@ -179,8 +181,10 @@ extension Engine {
             bt.remove(0)
         case .callHelper:
             if subsequent != pc + 1 {
-                // Back out of a callback's frame into the helper call that ran it.
-                guard bt.frame > 0, bt.registers[bt.frame] == 0, bt.slots[bt.frame] == 0 else { return false }
+                // Back out of a callback's frame into the helper call that ran it: the
+                // callback's r1-r5 come from the helper, not from the caller's registers.
+                guard bt.frame > 0, bt.registers[bt.frame] & ~0b111110 == 0, bt.slots[bt.frame] == 0 else { return false }
+                bt.registers[bt.frame] = 0
                 bt.frame -= 1
                 return true
             }

@@ -49,7 +49,9 @@ enum StateComparison {
                 } else if r <= 5 { continue }
                 if !register(of.registers[r], covers: nf.registers[r], &ids, mode) { return false }
             }
-            for s in 0..<64 {
+            // Slots below the deepest byte the old frame touched are empty there: covered.
+            let used = min(64, (of.stackDepth + 7) / 8)
+            for s in 0..<used {
                 if !slot(of.stack[s], covers: nf.stack[s], &ids, mode) { return false }
             }
         }
@@ -96,6 +98,11 @@ enum StateComparison {
     /// Linux's `stacksafe` for one slot.
     static func slot(_ old: StackSlot, covers new: StackSlot, _ ids: inout IDMap, _ mode: Mode) -> Bool {
         if old.isEmpty { return true }
+        if old.bytes == new.bytes {
+            // Identical bytes without a spilled register, or the same id-free scalar: covered.
+            guard let o = old.spilled else { return new.spilled == nil }
+            if let n = new.spilled, o.kind == .scalar, o.id == 0, n.id == 0, o.value == n.value, n.kind == .scalar { return true }
+        }
         let privileged = mode == .notExact
         if let o = scalarForStack(old, privileged), let n = scalarForStack(new, privileged) {
             return register(o, covers: n, &ids, mode)

@@ -55,6 +55,8 @@ struct ExploredNode {
     var hits = 0, misses = 0
     /// Still in the list of states compared at `pc`.
     var listed = true
+    /// Every scalar was marked precise (by a backtracking that lost its way).
+    var allPrecise = false
 }
 
 final class Engine {
