@@ -183,8 +183,9 @@ public struct ContextLayout: Sendable, Hashable {
             ContextField(name: "addr", offset: 176, size: 8),
         ])
 
-    /// `PERF_MAX_TRACE_SIZE`: the kernel accepts tracepoint context reads below this offset.
-    public static let tracepointMaximumSize = 2048
+    /// `PERF_MAX_TRACE_SIZE`: the kernel accepts tracepoint context reads below this offset
+    /// (8192 in Linux 6.18: an 8-byte read at 8184 loads, one at 8192 is refused).
+    public static let tracepointMaximumSize = 8192
 
     /// A tracepoint's record: opaque read-only bytes (the format comes from tracefs, not the ABI).
     public static func tracepoint(size: Int) -> ContextLayout {

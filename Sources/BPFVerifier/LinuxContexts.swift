@@ -1,39 +1,18 @@
 import BPFObject
+import BPFABI
 
-/// Context access rules per program type (x86-64, Linux 6.18): which offsets and
-/// sizes a program may read or write, and which fields are packet pointers.
-/// Narrower than BPFABI's layouts only where the verifier checks more (narrow
-/// loads, per-type write rules); BPFABI's layouts are the offsets' reference.
+/// Context access rules per program type (x86-64, Linux 6.18). Field offsets, sizes,
+/// packet-pointer kinds and which program types may write each field come from
+/// BPFABI's `ContextLayout` (the one description of the contexts); this type adds
+/// only what the verifier checks beyond the layout: access sizes (narrow loads,
+/// full-width writes) and the types BPFABI does not describe yet (sock_ops,
+/// cgroup/sock and the generic fallback).
 public struct LinuxContexts: ContextCatalog {
     public init() {}
-
-    // MARK: Context layouts
-
-    /// __sk_buff field offsets of `data`, `data_end`, `data_meta`.
-    static let skbData = 76, skbDataEnd = 80, skbDataMeta = 140
 
     public func access(_ type: ProgramType, offset: Int, size: Int, isWrite: Bool) -> ContextAccess? {
         guard offset >= 0, size > 0, offset % size == 0 else { return nil }
         switch type {
-        case .socketFilter, .schedCls, .schedAct, .cgroupSkb, .lwtIn, .lwtOut, .lwtXmit, .lwtSeg6local, .skSkb:
-            return skbAccess(type, offset: offset, size: size, isWrite: isWrite)
-        case .xdp:
-            // egress_ifindex (20) is only for programs attached to device maps.
-            guard !isWrite, size == 4, offset + size <= 20 else { return nil }
-            switch offset { case 0: return .packetStart; case 4: return .packetEnd; case 8: return .packetMeta; default: return .scalar }
-        case .kprobe:
-            guard !isWrite, offset + size <= 168 else { return nil }
-            return .scalar
-        case .tracepoint, .rawTracepointWritable:
-            guard !isWrite, offset + size <= 8192 else { return nil }
-            return .scalar
-        case .rawTracepoint, .tracing, .lsm:
-            guard !isWrite, offset + size <= 96 else { return nil }
-            return .scalar
-        case .perfEvent:
-            guard !isWrite, offset + size <= 184 else { return nil }
-            if offset >= 168 && size != 8 && size != 4 { return nil }
-            return .scalar
         case .sockOps:
             return sockOpsAccess(offset: offset, size: size, isWrite: isWrite)
         case .cgroupSock:
@@ -41,48 +20,55 @@ public struct LinuxContexts: ContextCatalog {
             if isWrite { return (size == 4 && [0, 16, 20].contains(offset)) ? .scalar : nil }
             return .scalar
         default:
+            break
+        }
+        guard let layout = ContextLayout.for(type) else {
             guard !isWrite, offset + size <= 8192 else { return nil }
             return .scalar
         }
+        guard offset + size <= layout.size, let field = layout.field(containing: offset),
+              offset + size <= field.offset + field.size else { return nil }
+        // egress_ifindex is only for XDP programs attached to device maps.
+        if type == .xdp && field.name == "egress_ifindex" { return nil }
+        if isWrite && field.access != .readWrite { return nil }
+        switch field.kind {
+        case .packetStart, .packetEnd, .packetMeta:
+            guard !isWrite, offset == field.offset, size == field.size else { return nil }
+            switch field.kind {
+            case .packetStart: return .packetStart
+            case .packetEnd: return .packetEnd
+            default: return .packetMeta
+            }
+        case .socketPointer, .flowKeysPointer:
+            // Pointers to kernel structures the verifier does not model.
+            return nil
+        case .scalar:
+            return scalarAccess(layout, field, offset: offset, size: size, isWrite: isWrite) ? .scalar : nil
+        }
     }
 
-    func skbAccess(_ type: ProgramType, offset: Int, size: Int, isWrite: Bool) -> ContextAccess? {
-        guard offset + size <= 192 else { return nil }
-        let cb = 48..<68
-        let familyToLocalPort = 88..<140
-        let fieldStart = offset & ~3
-        // Fields a program type may not touch at all.
-        switch type {
-        case .socketFilter:
-            if [72, 76, 80, 140].contains(fieldStart) || familyToLocalPort.contains(offset) || (152..<160).contains(offset)
-                || fieldStart == 160 || (184..<192).contains(offset) { return nil }
-            if isWrite && !cb.contains(offset) { return nil }
-        case .schedCls, .schedAct:
-            if familyToLocalPort.contains(offset) { return nil }
-            if isWrite {
-                let writable = [8, 44, 32, 72, 12]
-                guard cb.contains(offset) || writable.contains(fieldStart) || (152..<160).contains(offset) else { return nil }
-            }
-        case .cgroupSkb:
-            if [72, 140].contains(fieldStart) || fieldStart == 160 { return nil }
-            if isWrite && !(cb.contains(offset) || [8, 32].contains(fieldStart) || (152..<160).contains(offset)) { return nil }
-        default:
-            if [72, 140].contains(fieldStart) || familyToLocalPort.contains(offset) { return nil }
-            if isWrite && !cb.contains(offset) { return nil }
+    /// Sizes Linux allows for a number field: within one element; writes and 8-byte
+    /// fields at full width, 4-byte fields also by narrower reads (except addresses).
+    func scalarAccess(_ layout: ContextLayout, _ field: ContextField, offset: Int, size: Int, isWrite: Bool) -> Bool {
+        let element = field.elementSize
+        // Opaque byte arrays (a tracepoint's record) take any aligned access.
+        if element > 1 {
+            let elementStart = field.offset + (offset - field.offset) / element * element
+            guard offset + size <= elementStart + element else { return false }
         }
-        switch offset {
-        case 144..<152: return nil // flow_keys
-        case 152..<160, 184..<192: return size == 8 ? .scalar : nil
-        case 168..<176: return nil // sk: a socket pointer, not modelled
-        case 180..<184: return nil
-        case Self.skbData: return size == 4 ? .packetStart : nil
-        case Self.skbDataEnd: return size == 4 ? .packetEnd : nil
-        case Self.skbDataMeta: return size == 4 ? .packetMeta : nil
-        case 92..<132: return size == 4 ? .scalar : nil
+        switch layout.structName {
+        case "__sk_buff":
+            if element == 8 { return size == 8 }
+            if isWrite { return size == 4 || field.name == "cb" || element < 4 }
+            if ["remote_ip4", "local_ip4", "remote_ip6", "local_ip6"].contains(field.name) { return size == 4 }
+            return size <= 4
+        case "xdp_md":
+            return size == 4
+        case "bpf_perf_event_data":
+            if field.offset >= 168 { return size == 8 || size == 4 }
+            return true
         default:
-            if cb.contains(offset) { return offset + size <= 68 ? .scalar : nil }
-            if isWrite { return size == 4 ? .scalar : nil }
-            return size <= 4 ? .scalar : nil
+            return true
         }
     }
 
