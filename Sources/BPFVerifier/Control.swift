@@ -122,7 +122,18 @@ extension Engine {
 
     func branchTaken(_ a: RegisterValue, _ b: RegisterValue, _ op: Comparison, is32: Bool) -> Bool? {
         let aPacket = a.kind.isPacket || a.kind == .packetEnd, bPacket = b.kind.isPacket || b.kind == .packetEnd
-        if aPacket && bPacket && !is32 { return nil }
+        if aPacket && bPacket && !is32 {
+            // `is_pkt_ptr_branch_taken`: a pointer known to be at or past the end.
+            var pkt = a, o = op
+            if a.kind == .packetEnd && b.kind == .packet { pkt = b; o = op.flipped }
+            else if !(a.kind == .packet && b.kind == .packetEnd) { return nil }
+            guard pkt.range < 0 else { return nil }
+            switch o {
+            case .gt, .le: return pkt.range == Engine.beyondPacketEnd ? o == .gt : nil
+            case .lt, .ge: return o == .ge
+            default: return nil
+            }
+        }
         if a.isPointer || b.isPointer {
             var p = a, s = b, o = op
             if !(s.kind == .scalar && s.value.isConst(is32: is32)) { swap(&p, &s); o = op.flipped }
@@ -164,6 +175,17 @@ extension Engine {
         let dstIsData = (dst.kind == .packet && src.kind == .packetEnd) || (dst.kind == .packetMeta && src.kind == .packet)
         let srcIsData = (src.kind == .packet && dst.kind == .packetEnd) || (src.kind == .packetMeta && dst.kind == .packet)
         if dstIsData { ptr = dst } else if srcIsData { ptr = src; o = op.flipped } else { return false }
+        // `mark_pkt_end`: where pkt' > end (or >=) holds, that register remembers it.
+        let ptrReg = dstIsData ? dstReg : srcReg
+        if ptr.kind == .packet {
+            switch o {
+            case .gt: taken[register: ptrReg].range = Engine.beyondPacketEnd
+            case .ge: taken[register: ptrReg].range = Engine.atPacketEnd
+            case .lt: fall[register: ptrReg].range = Engine.atPacketEnd
+            case .le: fall[register: ptrReg].range = Engine.beyondPacketEnd
+            default: break
+            }
+        }
         switch o {
         case .gt:  // pkt' > end: fall-through has pkt' <= end
             goodPacketPointers(&fall, ptr, rightOpen: false)
@@ -207,6 +229,18 @@ extension Engine {
 
     func exit(_ d: DecodedInstruction, _ path: inout Path) throws -> Bool {
         let pc = d.index
+        if path.state.frames.count > 1, let call = structure.slots[path.state.current.callSite], call.operation == .callLocal {
+            // A subprogram may leave r0 unset; the caller then cannot read it.
+            let r0 = path.state[register: 0]
+            if r0.kind == .stack && Int(r0.target) == path.state.frames.count - 1 {
+                throw fail(.invalidMemoryAccess(pc: pc, register: 0, kind: "fp", reason: "cannot return stack pointer to the caller frame"))
+            }
+            let callee = path.state.frames.removeLast()
+            for r in 1...5 { path.state[register: r] = .uninitialized }
+            path.state[register: 0] = r0
+            path.pc = callee.callSite + 1
+            return false
+        }
         let r0 = try readRegister(path.state, 0, pc)
         if path.state.frames.count > 1 {
             if r0.kind == .stack && Int(r0.target) == path.state.frames.count - 1 {

@@ -2,6 +2,8 @@ import BPFInstructionSet
 
 extension Engine {
     static let maxPacketOffset: Int64 = 0xffff
+    /// Packet pointer ranges meaning "at least one byte past data_end" and "at data_end or past".
+    static let beyondPacketEnd: Int32 = -2, atPacketEnd: Int32 = -1
     /// `sizeof(struct bpf_map)` on x86-64 Linux 6.18 (approximately: the fields a program may read).
     static let bpfMapStructSize = 256
 
@@ -331,10 +333,25 @@ extension Engine {
             throw fail(.invalidMemoryAccess(pc: pc, register: Int(d.destination), kind: base.kind.description,
                                             reason: "BPF_ATOMIC stores into R\(d.destination) \(base.kind) is not allowed"))
         }
-        _ = try access(&state, pc: pc, baseReg: Int(d.destination), offset: Int(d.offset), size: size, write: nil, isAtomic: true)
+        // As Linux: the fetch register receives what a load would (a spilled constant stays
+        // known), then the slot is overwritten with unknown data (no longer a spill).
+        let loaded = try access(&state, pc: pc, baseReg: Int(d.destination), offset: Int(d.offset), size: size, write: nil, isAtomic: true)
         _ = try access(&state, pc: pc, baseReg: Int(d.destination), offset: Int(d.offset), size: size,
                        write: .scalar(Scalar.unknown.truncated(toBytes: size)), isAtomic: true)
-        let result = RegisterValue.scalar(Scalar.unknown.truncated(toBytes: size))
+        if base.kind == .stack, base.value.isConstant {
+            let low = Int64(base.offset) + Int64(bitPattern: base.value.bits.value) + Int64(d.offset)
+            let (slot, index) = position(low)
+            var s = state.frames[Int(base.target)].stack[slot]
+            if s.spilled != nil {
+                s.spilled = nil
+                for i in 0..<8 where s.byte(i) != .invalid { s.setByte(i, .misc) }
+            }
+            for i in index..<min(8, index + size) { s.setByte(i, .misc) }
+            state.frames[Int(base.target)].stack[slot] = s
+        }
+        var result = RegisterValue.scalar(Scalar.unknown.truncated(toBytes: size))
+        if loaded.kind == .scalar { result = .scalar(loaded.value.truncated(toBytes: size)) }
+        else if loaded.isPointer && size == 8 { result = loaded }
         if isCmpxchg { state[register: 0] = result }
         else if d.instruction.immediate & 1 != 0 { try writeCheck(Int(d.source), pc); state[register: Int(d.source)] = result }
     }

@@ -249,7 +249,7 @@ extension Engine {
                            _ srcReg: Int, _ src: RegisterValue) throws -> RegisterValue {
         let opName: String = { switch op { case .add: "+="; case .sub: "-="; default: "\(op)" } }()
         if is32 {
-            if op == .sub && privileged { return .scalar(.range(0, UInt64(UInt32.max))) }
+            if op == .sub && privileged { return .unknownScalar }
             throw fail(.pointerArithmetic(pc: pc, register: dstReg, reason: "32-bit pointer arithmetic prohibited"))
         }
         if dst.isPointer && src.isPointer {

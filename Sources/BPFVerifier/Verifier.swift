@@ -380,8 +380,9 @@ final class Engine {
     }
 
     func checkStackChains() throws {
-        // Longest chain of frames by stack use (each frame rounded up to 32 bytes, as Linux does).
-        func depth(_ entry: Int) -> Int { ((max(stackDepth[entry] ?? 0, 1) + 31) / 32) * 32 }
+        // Longest chain of frames by stack use, each frame rounded up to 16 bytes as Linux
+        // does when the program will be JIT-compiled (round_up_stack_depth).
+        func depth(_ entry: Int) -> Int { ((stackDepth[entry] ?? 0) + 15) / 16 * 16 }
         var best: [Int: Int] = [:]
         func chain(_ entry: Int, _ seen: Set<Int>) -> Int {
             if let b = best[entry] { return b }
