@@ -49,7 +49,6 @@ extension Engine {
         facts[pc].seenNotTaken = true
         var taken = path.state
         var fall = path.state
-        var takenDead = false, fallDead = false
         if dst.kind == .scalar && src.kind == .scalar {
             var a1 = dst.value, b1 = src.value, a2 = dst.value, b2 = src.value
             Scalar.refine(&a1, &b1, op, is32: is32)
@@ -78,12 +77,7 @@ extension Engine {
         if privileged, let flags = linkedCopies(path.state, dst: dst, src: isReg ? src : nil), !path.history.isEmpty {
             path.history[path.history.count - 1] |= flags << 32
         }
-        if !takenDead {
-            try fork(path, to: target, state: taken, decision: UInt32(pc) << 2 | 1)
-        }
-        if fallDead {
-            return true
-        }
+        try fork(path, to: target, state: taken, decision: UInt32(pc) << 2 | 1)
         path.state = fall
         record(&path, pc, taken: false, decided: false)
         path.pc = pc + 1
