@@ -62,7 +62,7 @@ let package = Package(
         .testTarget(name: "BPFLinuxTests", dependencies: ["BPFLinux"]),
         .testTarget(name: "BPFObjectTests", dependencies: ["BPFObject"]),
         .testTarget(name: "BPFABITests", dependencies: ["BPFABI"]),
-        .testTarget(name: "BPFVerifierTests", dependencies: ["BPFVerifier", "BPFAssembler", "BPFLinux"]),
+        .testTarget(name: "BPFVerifierTests", dependencies: ["BPFVerifier", "BPFAssembler", "BPFLinux", "BPFRuntime"]),
         .testTarget(name: "BPFLoaderTests", dependencies: ["BPFLoader", "BPFAssembler", "BPFLinux"]),
         .testTarget(name: "BPFConformanceTests", dependencies: ["BPFConformance"]),
         .testTarget(name: "BPFKitCommandsTests", dependencies: ["BPFKitCommands"]),
