@@ -207,7 +207,9 @@ extension CodeGenerator {
         } else {
             asm.mov(.r11, s, width: width)
         }
-        let checkZero = !isImmediate && (fact(instruction.index)?.divisorNonZero != true)
+        // Always tested: the verifier's `divisorNonZero` holds on the paths it walked, not
+        // on paths it pruned as equivalent with an imprecise divisor.
+        let checkZero = !isImmediate
         if checkZero {
             asm.test(.r11, .r11, width: width)
             asm.jump(if: .equal, label: zero)

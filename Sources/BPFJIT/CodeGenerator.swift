@@ -165,15 +165,31 @@ struct CodeGenerator {
         slotRanges = ranges
     }
 
-    /// Updates `upperHalfZero` after `instruction` (trusted code with facts only). The
-    /// verifier's fact is used for ALU results; loads and constants are judged by their form.
+    /// Updates `upperHalfZero` after `instruction` (trusted code with facts only), from the
+    /// instruction's form alone: ALU32 results, narrow loads, small constants and copies
+    /// of such registers. The verifier's value-based `upperHalfZero` fact is not used: it
+    /// holds on the paths the verifier walked, but a path pruned as equivalent may carry a
+    /// different (imprecise) value, so it cannot license dropping code.
     mutating func trackUpperHalves(after instruction: DecodedInstruction) {
         guard let fact = fact(instruction.index) else { return }
         let d = UInt16(1) << instruction.destination
         let s = UInt16(1) << instruction.source
         switch instruction.descriptor.form {
         case .aluRegister, .aluImmediate, .unary:
-            if fact.upperHalfZero { upperHalfZero |= d } else { upperHalfZero &= ~d }
+            _ = fact
+            if instruction.operation == .le64 || instruction.operation == .be64 || instruction.operation == .bswap64 {
+                upperHalfZero &= ~d  // 64-bit byte swaps (le64/be64 sit in the ALU32 class)
+            } else if instruction.descriptor.is32Bit {
+                upperHalfZero |= d
+            } else if instruction.operation == .mov64Reg {
+                if upperHalfZero & s != 0 { upperHalfZero |= d } else { upperHalfZero &= ~d }
+            } else if (instruction.operation == .mov64Imm || instruction.operation == .and64Imm) && instruction.immediate >= 0 {
+                upperHalfZero |= d
+            } else if instruction.operation == .rsh64Imm && (instruction.immediate >= 32 || upperHalfZero & d != 0) {
+                upperHalfZero |= d
+            } else {
+                upperHalfZero &= ~d
+            }
         case .loadImmediate64:
             let value = program.loadedValue(atSlot: instruction.index) ?? instruction.wideImmediate
             if value <= UInt64(UInt32.max) { upperHalfZero |= d } else { upperHalfZero &= ~d }

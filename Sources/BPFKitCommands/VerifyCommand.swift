@@ -74,7 +74,7 @@ struct VerifyCommand: ParsableCommand {
         var reports: [JSON] = []
         var allAccepted = true
         for spec in programs {
-            let result = verifier.verify(VerifierInput(program: spec, maps: input.spec.maps))
+            let result = verifier.verify(VerifierInput(program: spec, object: input.spec))
             allAccepted = allAccepted && result.isAccepted
             var error = JSON.null
             if let refusal = result.refusal {

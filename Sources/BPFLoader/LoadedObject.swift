@@ -110,7 +110,7 @@ public final class LoadedObject: Sendable {
             var verification: VerificationResult? = nil
             if options.verifies {
                 let result = Verifier(options: options.verifierOptions)
-                    .verify(VerifierInput(program: programSpec, maps: spec.maps))
+                    .verify(VerifierInput(program: programSpec, object: spec))
                 guard result.isAccepted else { throw .programRefused(program: programSpec.name, result: result) }
                 verification = result
             }

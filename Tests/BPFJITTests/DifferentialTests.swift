@@ -36,7 +36,7 @@ struct ProgramGenerator {
             (arguments.r1 &* 0x9E37_79B9_7F4A_7C15 ^ arguments.r5) & 0xffff_ffff
         },
         Helper(id: 8, name: "get_smp_processor_id") { arguments, _ throws(HelperError) in
-            arguments.r2 % 13
+            arguments.r2 % UInt64(VerifierOptions().possibleCPUs)  // the range the verifier assumes, as Linux
         },
     ])
 

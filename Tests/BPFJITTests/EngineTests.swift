@@ -33,7 +33,9 @@ import Testing
         #expect(!plainRanges[2]!.isEmpty)
     }
 
-    @Test func provenNonZeroDivisorsSkipTheZeroTest() throws {
+    /// As in Linux, a division by a register keeps its zero test even where the verifier
+    /// saw only non-zero divisors: a path it pruned may carry another (imprecise) divisor.
+    @Test func divisionsByARegisterKeepTheZeroTest() throws {
         let source = """
             mov %r0, 100
             mov %r1, 7
@@ -46,7 +48,7 @@ import Testing
         let plain = try JITCompiler().compile(program, mode: .trusted)
         #expect(try optimised.run().returnValue == 14)
         let size = { (jit: JITProgram) in jit.instructionCode.first { $0.slot == 2 }!.code.count }
-        #expect(size(optimised) < size(plain))
+        #expect(size(optimised) == size(plain))
     }
 
     @Test func calleeFramesStartZeroedWithOrWithoutFacts() throws {

