@@ -71,11 +71,8 @@ struct ForEachTests {
         Packet.arp,
     ]
 
-    // BPFKit's verifier models every callback helper like bpf_loop (r1 an index,
-    // r2 the context), so it cannot yet check a for_each callback's (map, key,
-    // value, ctx) arguments; Linux accepts these programs (checked below), and
-    // BPFKit runs them in checked mode.
-    static let options = LoadOptions(verifies: false)
+    // Verified, as Linux verifies them (the callback gets map, key, value and ctx).
+    static let options = LoadOptions()
 
     @Test func arraysAreWalkedInIndexOrderUntilTheCallbackStops() throws {
         guard let collection = try Fixture.load(Self.source, name: "foreach", options: Self.options) else { return }
@@ -105,11 +102,17 @@ struct ForEachTests {
     }
 
     @Test func keysAreReadOnlyToTheCallback() throws {
-        guard let collection = try Fixture.load("""
+        guard Fixture.isClangAvailable else { return }
+        let spec = try Fixture.compile("""
             struct { __uint(type, BPF_MAP_TYPE_ARRAY); __uint(max_entries, 2); __type(key, __u32); __type(value, __u64); } numbers SEC(".maps");
             static long scribble(void *map, __u32 *key, __u64 *value, void *ctx) { *(volatile __u32 *)key = 7; return 0; }
             SEC("xdp") int write_key(struct xdp_md *ctx) { return bpf_for_each_map_elem(&numbers, scribble, 0, 0); }
-            """, name: "foreach_key", options: Self.options) else { return }
+            """, name: "foreach_key")
+        // The verifier refuses the write, as Linux's does ...
+        let message = Fixture.expectRefusal(spec, program: "write_key")
+        #expect(message?.contains("read-only") == true, "\(message ?? "")")
+        // ... and unverified, the checked run stops at it.
+        let collection = try LoadedObject(spec: spec, options: LoadOptions(verifies: false))
         #expect(throws: CollectionRunError.self) { try collection.run(program: "write_key", packet: Self.packets[0]) }
     }
 
