@@ -2,57 +2,54 @@ import BPFKit
 import BPFToolchain
 import Foundation
 
-/// The figures of one workload on one input.
-public struct WorkloadReport: Sendable {
-    public var name: String
-    public var input: String
-    /// Engine name (`interpreter`, `jit`, `native`, `linux`) → timing.
-    public var engines: [String: Timing] = [:]
-    /// Engine name → why it did not run.
-    public var skipped: [String: String] = [:]
-    /// Engine name → how it ran, where that is worth saying (e.g. checked mode).
-    public var notes: [String: String] = [:]
-    public var verifyMicroseconds: Double?
-    public var loadMicroseconds: Double?
-
-    public init(name: String, input: String) {
-        self.name = name
-        self.input = input
-    }
-}
-
 /// What to run and for how long.
 public struct BenchmarkOptions: Sendable {
+    /// Workload names to run (see ``BenchmarkSuite/workloadNames``); nil runs all.
     public var workloads: Set<String>?
+    public var quick: Bool
+    /// Timed rounds after the warm-up; each figure is their median.
     public var rounds = 5
     public var roundNanoseconds = 2e8
+    /// Wall time budget for repeating a verification or a load to take its median.
+    public var repeatBudgetNanoseconds = 1e9
+    /// Longest wait for Linux to load one program (its verifier can spin for minutes).
+    public var linuxLoadSeconds = 20
+    /// Seconds of each thread-scaling round.
+    public var scalingRoundSeconds = 0.3
+    /// Where the sample objects and verdicts.csv of the verifier workload are.
+    public var samplesDirectory = "../shared/samples"
 
     public init(workloads: Set<String>? = nil, quick: Bool = false) {
         self.workloads = workloads
+        self.quick = quick
         if quick {
-            rounds = 5
             roundNanoseconds = 2e7
+            repeatBudgetNanoseconds = 2e8
+            linuxLoadSeconds = 5
+            scalingRoundSeconds = 0.05
         }
     }
+
+    func includes(_ name: String) -> Bool { workloads?.contains(name) ?? true }
 }
 
-/// Builds each compute workload for BPF and natively, checks every engine returns
-/// the native result, and times them side by side in one process.
+/// Builds each workload, checks every engine returns the reference result (the
+/// native twin's, or Linux's for map workloads), and times them side by side in
+/// one process; then the map figures and the verifier's cost.
 public struct BenchmarkSuite {
     public var options: BenchmarkOptions
-    /// Extra engines (the interpreter and the JIT) supplied by the caller: each gets
-    /// the built workload and a packet and returns (r0, timing) or throws to be skipped.
-    public var engines: [(name: String, run: (BuiltWorkload, [UInt8], BenchmarkOptions) throws -> (UInt32, Timing))]
+    /// BPFKit's engines to time (the interpreter, and the JIT once it exists).
+    public var engines: [ProgramEngine]
 
-    public init(options: BenchmarkOptions,
-                engines: [(name: String, run: (BuiltWorkload, [UInt8], BenchmarkOptions) throws -> (UInt32, Timing))] = []) {
+    public init(options: BenchmarkOptions, engines: [ProgramEngine] = ProgramEngine.all) {
         self.options = options
         self.engines = engines
     }
 
-    public static var workloadNames: [String] { ComputeWorkload.all.map(\.name) }
+    /// Every name `--workload` accepts: the program workloads, then the `maps` and `verifier` groups.
+    public static var workloadNames: [String] { ProgramWorkload.all.map(\.name) + ["maps", "verifier"] }
 
-    public func run(progress: (String) -> Void = { _ in }) throws(BenchmarkFailure) -> [WorkloadReport] {
+    public func run(progress: (String) -> Void = { _ in }) throws(BenchmarkFailure) -> BenchmarkResults {
         let clang: Clang
         do {
             clang = try Clang.locate()
@@ -63,36 +60,162 @@ public struct BenchmarkSuite {
         try? FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: directory) }
 
-        var reports: [WorkloadReport] = []
-        for workload in ComputeWorkload.all where options.workloads?.contains(workload.name) ?? true {
+        var results = BenchmarkResults()
+        // The verifier group first, so that its peak-memory figure is not the other groups'.
+        if options.includes("verifier") {
+            progress("verifier")
+            results.verifier = VerifierCost.measure(samplesDirectory: options.samplesDirectory)
+        }
+        for workload in ProgramWorkload.all where options.includes(workload.name) {
             progress(workload.name)
             let built = try BuiltWorkload(workload, clang: clang, directory: directory)
+            let verification = measureVerification(built)
+            let loadMicroseconds = measureLoad(built, mode: verification.mode)
             for (label, packet) in workload.packets {
                 var report = WorkloadReport(name: workload.name, input: label)
-                let expected = built.nativeResult(packet)
-                report.engines["native"] = try measureNative(built, packet)
-                measureInterpreter(built, packet, expected: expected, into: &report)
-                for engine in engines {
-                    do {
-                        let (result, timing) = try engine.run(built, packet, options)
-                        if result == expected {
-                            report.engines[engine.name] = timing
-                        } else {
-                            report.skipped[engine.name] = "returned \(result), native returned \(expected)"
-                        }
-                    } catch {
-                        report.skipped[engine.name] = "\(error)"
+                report.verifyMicroseconds = verification.microseconds
+                report.loadMicroseconds = loadMicroseconds
+                if let refusal = verification.result.refusal {
+                    report.notes["interpreter"] = "checked mode: BPFKit's verifier refused it: \(refusal.message)"
+                }
+                measure(built, packet, verification: verification, into: &report)
+                if workload.name == "xdp_parse" && label == "64B" {
+                    report.threadScaling = engines.compactMap { engine in
+                        measureScaling(built, packet, engine: engine, verification: verification, into: &report)
                     }
                 }
-                measureLinux(built, packet, expected: expected, into: &report)
-                reports.append(report)
+                results.workloads.append(report)
             }
         }
-        return reports
+        if options.includes("maps") {
+            progress("maps")
+            results.maps = try MapFigures.measure(options: options, clang: clang, directory: directory)
+        }
+        return results
+    }
+
+    // MARK: Verification and loading
+
+    struct Verification {
+        var result: VerificationResult
+        var microseconds: Double?
+        var mode: ExecutionMode { result.isAccepted ? .trusted : .checked }
+    }
+
+    /// BPFKit's verifier on the program, repeated within the budget; the median time.
+    func measureVerification(_ built: BuiltWorkload) -> Verification {
+        guard let program = built.spec.program(named: built.workload.name) else {
+            let refusal = Verifier().verify(VerifierInput(instructions: [], programType: .xdp))
+            return Verification(result: refusal, microseconds: nil)
+        }
+        let input = VerifierInput(program: program, maps: built.spec.maps)
+        let verifier = Verifier(options: VerifierOptions())
+        var result: VerificationResult?
+        let microseconds = Self.medianMicroseconds(budget: options.repeatBudgetNanoseconds) {
+            result = verifier.verify(input)
+            return true
+        }
+        return Verification(result: result!, microseconds: microseconds)
+    }
+
+    /// ELF file → runnable: parse the object, create its maps, prepare the program
+    /// and make a packet runner; repeated within the budget, the median time.
+    func measureLoad(_ built: BuiltWorkload, mode: ExecutionMode) -> Double? {
+        let path = built.objectPath, name = built.workload.name
+        return Self.medianMicroseconds(budget: options.repeatBudgetNanoseconds) {
+            guard let spec = try? ObjectSpec(contentsOf: path),
+                  let object = try? LoadedObject(spec: spec, options: LoadOptions(mode: mode)),
+                  let runner = try? PacketRunner(collection: object, program: name) else { return false }
+            blackHole(runner)
+            return true
+        }
+    }
+
+    /// Times `body` up to five times, or fewer if the budget runs out; nil if it ever fails.
+    static func medianMicroseconds(budget: Double, _ body: () -> Bool) -> Double? {
+        var samples: [Double] = []
+        let start = ContinuousClock.now
+        while samples.count < 5 {
+            let began = ContinuousClock.now
+            guard body() else { return nil }
+            samples.append(microseconds(since: began))
+            if microseconds(since: start) * 1000 > budget { break }
+        }
+        samples.sort()
+        return samples[samples.count / 2]
+    }
+
+    static func microseconds(since start: ContinuousClock.Instant) -> Double {
+        let elapsed = ContinuousClock.now - start
+        return Double(elapsed.components.seconds) * 1e6 + Double(elapsed.components.attoseconds) / 1e12
+    }
+
+    // MARK: One workload on one input
+
+    private func measure(_ built: BuiltWorkload, _ packet: [UInt8], verification: Verification,
+                         into report: inout WorkloadReport) {
+        let workload = built.workload
+        // The reference: the native twin's result, or Linux's first run on fresh maps.
+        var expected: UInt32? = built.nativeResult(packet)
+        if expected != nil {
+            do {
+                report.engines["native"] = try measureNative(built, packet)
+            } catch {
+                report.skipped["native"] = error.description
+            }
+        }
+        let linuxResult = measureLinux(built, packet, expected: expected, into: &report)
+        if expected == nil { expected = linuxResult }
+
+        // Instructions per run, counted by the interpreter on fresh maps.
+        if let object = try? LoadedObject(spec: built.spec, options: LoadOptions(mode: verification.mode)),
+           let runner = try? PacketRunner(collection: object, program: workload.name),
+           let first = try? runner.returnValue(forPacket: packet) {
+            report.instructionsPerRun = first.instructionsExecuted
+        }
+
+        for engine in engines {
+            do {
+                let object = try LoadedObject(spec: built.spec, options: LoadOptions(mode: verification.mode))
+                let run = try engine.prepare(object, workload.name, verification.result)
+                let first = UInt32(truncatingIfNeeded: try run(packet))
+                if let expected, first != expected {
+                    report.skipped[engine.name] = "returned \(first), \(workload.hasNativeTwin ? "native" : "Linux") returned \(expected)"
+                    continue
+                }
+                if expected == nil { report.notes[engine.name, default: ""] += "unchecked: no reference result. " }
+                let ring = object.map(named: "events") as? RingBufferMap
+                var delivered = ring?.consume { _ in } ?? 0
+                var submitted = Int(first)
+                var timing = try Stopwatch.measure(rounds: options.rounds, roundNanoseconds: options.roundNanoseconds) { runs in
+                    var total = 0.0
+                    var remaining = runs
+                    while remaining > 0 {
+                        let batch = min(remaining, workload.runsBetweenDrains)
+                        total += Stopwatch.time(batch) { _ = try? run(packet) } * Double(batch)
+                        if let ring {
+                            delivered += ring.consume { _ in }
+                            submitted += batch * ProgramWorkload.eventsPerRun
+                        }
+                        remaining -= batch
+                    }
+                    return total / Double(runs)
+                }
+                timing.instructionsPerRun = report.instructionsPerRun
+                report.engines[engine.name] = timing
+                if ring != nil {
+                    report.notes[engine.name, default: ""] += delivered == submitted
+                        ? "drained \(delivered) events between batches, none lost."
+                        : "LOST EVENTS: \(submitted) submitted, \(delivered) drained."
+                }
+            } catch {
+                report.skipped[engine.name] = "\(error)"
+            }
+        }
     }
 
     private func measureNative(_ built: BuiltWorkload, _ packet: [UInt8]) throws(BenchmarkFailure) -> Timing {
-        let entry = built.native
+        guard let entry = built.native else { throw BenchmarkFailure(description: "no native twin") }
         return try packet.withUnsafeBufferPointer { buffer throws(BenchmarkFailure) -> Timing in
             let start = buffer.baseAddress, end = buffer.baseAddress.map { $0 + buffer.count }
             var sink: UInt32 = 0
@@ -104,79 +227,64 @@ public struct BenchmarkSuite {
         }
     }
 
-    /// BPFKit's interpreter: verified by BPFKit's verifier (timed), loaded (timed),
-    /// then run trusted, or checked with a note when the verifier refuses.
-    private func measureInterpreter(_ built: BuiltWorkload, _ packet: [UInt8], expected: UInt32,
-                                    into report: inout WorkloadReport) {
-        let name = built.workload.name
-        guard let programSpec = built.spec.program(named: name) else {
-            report.skipped["interpreter"] = "the object has no program \(name)"
-            return
-        }
-        let verifyStart = ContinuousClock.now
-        let verdict = Verifier().verify(VerifierInput(program: programSpec, maps: built.spec.maps))
-        report.verifyMicroseconds = Self.microseconds(since: verifyStart)
-        let mode: ExecutionMode = verdict.isAccepted ? .trusted : .checked
-        if let refusal = verdict.refusal {
-            report.notes["interpreter"] = "checked mode: BPFKit's verifier refused it: \(refusal.message)"
-        }
-        do {
-            let loadStart = ContinuousClock.now
-            let collection = try LoadedObject(spec: built.spec, options: LoadOptions(mode: mode))
-            let runner = try PacketRunner(collection: collection, program: name)
-            report.loadMicroseconds = Self.microseconds(since: loadStart)
-            let first = try runner.returnValue(forPacket: packet)
-            guard UInt32(truncatingIfNeeded: first.returnValue) == expected else {
-                report.skipped["interpreter"] = "returned \(first.returnValue), native returned \(expected)"
-                return
-            }
-            var timing = try Stopwatch.measure(rounds: options.rounds, roundNanoseconds: options.roundNanoseconds) { runs in
-                Stopwatch.time(runs) { _ = try? runner.returnValue(forPacket: packet) }
-            }
-            timing.instructionsPerRun = first.instructionsExecuted
-            report.engines["interpreter"] = timing
-        } catch {
-            report.skipped["interpreter"] = "\(error)"
-        }
-    }
-
-    static func microseconds(since start: ContinuousClock.Instant) -> Double {
-        let elapsed = ContinuousClock.now - start
-        return Double(elapsed.components.seconds) * 1e6 + Double(elapsed.components.attoseconds) / 1e12
-    }
-
-    /// Linux's JIT through BPF_PROG_TEST_RUN with `repeat`; the kernel's own per-run figure.
-    private func measureLinux(_ built: BuiltWorkload, _ packet: [UInt8], expected: UInt32,
-                              into report: inout WorkloadReport) {
+    /// Linux's JIT through BPF_PROG_TEST_RUN with `repeat`: the kernel's own per-run
+    /// figure. Returns Linux's first result (on fresh maps), or nil if it did not run.
+    private func measureLinux(_ built: BuiltWorkload, _ packet: [UInt8], expected: UInt32?,
+                              into report: inout WorkloadReport) -> UInt32? {
         guard BPFSyscall.isAvailable else {
             report.skipped["linux"] = "bpf() is not available here"
-            return
+            return nil
         }
+        let workload = built.workload
         do {
             let collection = try KernelCollection(spec: built.spec)
-            guard let program = try Self.loadWithTimeLimit(collection, built.workload.name, seconds: 20) else {
-                report.skipped["linux"] = "Linux's verifier did not finish loading the program within 20 s"
-                return
+            guard let program = try Self.loadWithTimeLimit(collection, workload.name, seconds: options.linuxLoadSeconds) else {
+                report.skipped["linux"] = "Linux's verifier did not finish loading the program within \(options.linuxLoadSeconds) s"
+                return nil
+            }
+            var ring: LinuxRingBuffer?
+            if workload.kind == .ringBuffer, let map = collection.maps["events"] {
+                ring = try LinuxRingBuffer(descriptor: map.descriptor.rawValue, size: map.maxEntries)
             }
             let first = try program.testRun(data: packet)
-            guard first.returnValue == expected else {
+            if let expected, first.returnValue != expected {
                 report.skipped["linux"] = "returned \(first.returnValue), native returned \(expected)"
-                return
+                return nil
             }
+            var delivered = ring?.drain() ?? 0
+            var submitted = Int(first.returnValue)
             report.engines["linux"] = try Stopwatch.measure(rounds: options.rounds,
                                                             roundNanoseconds: options.roundNanoseconds) { runs throws(BenchmarkFailure) -> Double in
-                do {
-                    let result = try program.testRun(data: packet, repeatCount: UInt32(min(runs, Int(UInt32.max))))
-                    return Double(result.durationNanoseconds)
-                } catch {
-                    throw BenchmarkFailure(description: "\(error)")
+                var total = 0.0
+                var remaining = runs
+                while remaining > 0 {
+                    let batch = min(remaining, workload.runsBetweenDrains)
+                    do {
+                        let result = try program.testRun(data: packet, repeatCount: UInt32(min(batch, Int(UInt32.max))))
+                        total += Double(result.durationNanoseconds) * Double(batch)
+                    } catch {
+                        throw BenchmarkFailure(description: "\(error)")
+                    }
+                    if let ring {
+                        delivered += ring.drain()
+                        submitted += batch * ProgramWorkload.eventsPerRun
+                    }
+                    remaining -= batch
                 }
+                return total / Double(runs)
             }
+            if ring != nil {
+                report.notes["linux"] = delivered == submitted
+                    ? "drained \(delivered) events through mmap between test runs, none lost."
+                    : "LOST EVENTS: \(submitted) submitted, \(delivered) drained."
+            }
+            return first.returnValue
         } catch let error as KernelLoadError {
             report.skipped["linux"] = "Linux refused it: \(error.summary)"
         } catch {
             report.skipped["linux"] = "\(error)"
         }
+        return nil
     }
 }
 
