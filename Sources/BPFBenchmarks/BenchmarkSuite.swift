@@ -1,6 +1,7 @@
 import BPFKit
 import BPFToolchain
 import Foundation
+import Synchronization
 
 /// What to run and for how long.
 public struct BenchmarkOptions: Sendable {
@@ -310,9 +311,19 @@ extension BenchmarkSuite {
     }
 }
 
-@inline(never)
+/// Keeps a value alive and observable, so the optimiser cannot drop the work that made it.
+@inline(never) @_optimize(none)
 func blackHole<T>(_ value: T) {
     withExtendedLifetime(value) {}
+}
+
+private let sinkWord = Atomic<UInt64>(0)
+
+/// Publishes an integer result through an atomic store, which the optimiser must keep
+/// (so a loop computing it cannot be removed, even around functions it knows are pure).
+@inline(never)
+func blackHole(_ value: UInt64) {
+    sinkWord.store(value, ordering: .relaxed)
 }
 
 /// The machine the figures come from.

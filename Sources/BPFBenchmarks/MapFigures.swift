@@ -1,6 +1,7 @@
 import BPFKit
 import BPFToolchain
 import Foundation
+import Synchronization
 
 /// Issue 3's map figures: lookups in a 10,000-entry hash map and array with 4-byte
 /// keys, from a BPF program (BPFKit's engines and Linux) and as direct calls into
@@ -45,7 +46,13 @@ public struct MapFigures: Sendable {
     }
 
     public var fromProgram: [ProgramLookup] = []
+    /// From a program: one helper call that does almost nothing (bpf_get_smp_processor_id),
+    /// net of the loop, per engine: the part of a lookup's cost that is the call itself.
+    public var helperCallNanoseconds: [(engine: String, value: Double)] = []
     public var directCalls: [DirectCall] = []
+    /// Where a direct hash lookup's time goes: the lookup under different cache
+    /// conditions, and replicas of its steps (BPFMaps' hash, bucket lock, key compare).
+    public var hashLookupBreakdown: [DirectCall] = []
     public var concurrentUpdates: [ConcurrentUpdates] = []
     /// What could not be measured, and why.
     public var skipped: [String: String] = [:]
@@ -55,6 +62,7 @@ public struct MapFigures: Sendable {
     static func measure(options: BenchmarkOptions, clang: Clang, directory: String) throws(BenchmarkFailure) -> MapFigures {
         var figures = MapFigures()
         figures.measureDirectCalls(options)
+        figures.measureHashBreakdown(options)
         figures.measureConcurrentUpdates(options)
         let path = try compileBPFObject(name: "maps", source: WorkloadSources.mapPrelude + WorkloadSources.mapLookups,
                                         clang: clang, directory: directory)
@@ -70,7 +78,7 @@ public struct MapFigures: Sendable {
 
     // MARK: From a program
 
-    static let programs = ["hash_lookup", "array_lookup", "lookup_loop"]
+    static let programs = ["hash_lookup", "array_lookup", "lookup_loop", "helper_loop"]
     static let packet = Packets.tcp(size: 64)
 
     /// Every map value is its key times 3; the sums the programs return follow.
@@ -79,7 +87,11 @@ public struct MapFigures: Sendable {
         var sum: UInt64 = 0
         for i in 0..<UInt32(lookupsPerRun) {
             let key = UInt64((seed &+ i &* 37) & 8191)
-            sum &+= program == "lookup_loop" ? key : key * 3
+            switch program {
+            case "lookup_loop": sum &+= key
+            case "helper_loop": sum &+= key &+ 1  // bpf_get_smp_processor_id() < 2^32, checked separately
+            default: sum &+= key * 3
+            }
         }
         return UInt32(truncatingIfNeeded: sum)
     }
@@ -107,7 +119,7 @@ public struct MapFigures: Sendable {
                 for name in Self.programs {
                     let run = try engine.prepare(object, name, Verifier().verify(VerifierInput(program: spec.program(named: name)!, maps: spec.maps)))
                     let first = UInt32(truncatingIfNeeded: try run(Self.packet))
-                    guard first == Self.expectedResult(name) else {
+                    guard name == "helper_loop" || first == Self.expectedResult(name) else {
                         throw BenchmarkFailure(description: "\(name) returned \(first), expected \(Self.expectedResult(name))")
                     }
                     times[name] = try Stopwatch.measure(rounds: options.rounds, roundNanoseconds: options.roundNanoseconds) { runs in
@@ -116,6 +128,7 @@ public struct MapFigures: Sendable {
                 }
                 fromProgram.append(ProgramLookup(engine: engine.name, map: "hash", nsPerRun: times["hash_lookup"]!, loopNsPerRun: times["lookup_loop"]!))
                 fromProgram.append(ProgramLookup(engine: engine.name, map: "array", nsPerRun: times["array_lookup"]!, loopNsPerRun: times["lookup_loop"]!))
+                helperCallNanoseconds.append((engine.name, (times["helper_loop"]! - times["lookup_loop"]!) / Double(Self.lookupsPerRun)))
             } catch {
                 skipped[engine.name] = "\(error)"
             }
@@ -143,7 +156,7 @@ public struct MapFigures: Sendable {
                     throw BenchmarkFailure(description: "Linux's verifier did not finish loading \(name) within \(options.linuxLoadSeconds) s")
                 }
                 let first = try program.testRun(data: Self.packet)
-                guard first.returnValue == Self.expectedResult(name) else {
+                guard name == "helper_loop" || first.returnValue == Self.expectedResult(name) else {
                     throw BenchmarkFailure(description: "\(name) returned \(first.returnValue) on Linux, expected \(Self.expectedResult(name))")
                 }
                 times[name] = try Stopwatch.measure(rounds: options.rounds, roundNanoseconds: options.roundNanoseconds) { runs throws(BenchmarkFailure) -> Double in
@@ -156,6 +169,7 @@ public struct MapFigures: Sendable {
             }
             fromProgram.append(ProgramLookup(engine: "linux", map: "hash", nsPerRun: times["hash_lookup"]!, loopNsPerRun: times["lookup_loop"]!))
             fromProgram.append(ProgramLookup(engine: "linux", map: "array", nsPerRun: times["array_lookup"]!, loopNsPerRun: times["lookup_loop"]!))
+            helperCallNanoseconds.append(("linux", (times["helper_loop"]! - times["lookup_loop"]!) / Double(Self.lookupsPerRun)))
         } catch let error as KernelLoadError {
             skipped["linux"] = "Linux refused it: \(error.summary)"
         } catch {
@@ -213,6 +227,107 @@ public struct MapFigures: Sendable {
         }
     }
 
+    /// Times the hash lookup with one hot key, keys in order and scattered keys, and
+    /// replicas of its steps: KeyHash for a 4-byte key, an uncontended bucket spin lock
+    /// (compare-exchange acquire, release store) and the 4-byte `memcmp` of the key.
+    private mutating func measureHashBreakdown(_ options: BenchmarkOptions) {
+        let map: any BPFMap
+        do {
+            map = try MapFactory.make(MapDefinition(type: .hash, keySize: 4, valueSize: 8, maxEntries: UInt32(Self.entries)))
+            for key in 0..<UInt32(Self.entries) { try map.update(key, UInt64(key) * 3) }
+        } catch {
+            skipped["hash breakdown"] = "\(error)"
+            return
+        }
+        let cases: [(String, [UInt32])] = [("hash lookup, one hot key", [UInt32](repeating: 42, count: 4096)),
+                                           ("hash lookup, 4,096 keys in order", (0..<4096).map { UInt32($0) }),
+                                           ("hash lookup, 4,096 scattered keys", Self.scatteredKeys)]
+        do {
+            for (name, keys) in cases {
+                let timing = try keys.withUnsafeBufferPointer { buffer throws(BenchmarkFailure) -> Timing in
+                    try Stopwatch.measure(rounds: options.rounds, roundNanoseconds: options.roundNanoseconds) { runs in
+                        Self.timeLookups(map, buffer, runs)
+                    }
+                }
+                hashLookupBreakdown.append(DirectCall(name: name, timing: timing))
+            }
+            if let concrete = map as? HashMap {
+                let hot = [UInt32](repeating: 42, count: 4096)
+                let timing = try hot.withUnsafeBufferPointer { buffer throws(BenchmarkFailure) -> Timing in
+                    try Stopwatch.measure(rounds: options.rounds, roundNanoseconds: options.roundNanoseconds) { runs in
+                        Self.timeConcreteLookups(concrete, buffer, runs)
+                    }
+                }
+                hashLookupBreakdown.append(DirectCall(name: "hash lookup, one hot key, HashMap not any BPFMap", timing: timing))
+            }
+            let steps: [(String, (UnsafeRawPointer, Int) -> Double)] = [
+                ("step: KeyHash of a 4-byte key (replica)", Self.timeKeyHash),
+                ("step: bucket spin lock + unlock (replica)", Self.timeSpinLock),
+                ("step: memcmp of the 4-byte key", Self.timeMemcmp),
+            ]
+            for (name, step) in steps {
+                let timing = try Self.scatteredKeys.withUnsafeBytes { keys throws(BenchmarkFailure) -> Timing in
+                    try Stopwatch.measure(rounds: options.rounds, roundNanoseconds: options.roundNanoseconds) { runs in
+                        step(keys.baseAddress!, runs)
+                    }
+                }
+                hashLookupBreakdown.append(DirectCall(name: name, timing: timing))
+            }
+        } catch {
+            skipped["hash breakdown"] = "\(error)"
+        }
+    }
+
+    /// BPFMaps' KeyHash for a 4-byte key, step for step (the type is internal to BPFMaps).
+    @inline(never)
+    static func timeKeyHash(_ keys: UnsafeRawPointer, _ runs: Int) -> Double {
+        var sink: UInt64 = 0
+        let seed: UInt64 = 0x1234_5678
+        let start = ContinuousClock.now
+        for index in 0..<runs {
+            // index & 4095 < 4,096 keys of 4 bytes.
+            let key = keys + (index & 4095) * 4
+            var state = seed ^ 0xa076_1d64_78bd_642f
+            var tail: UInt64 = 0
+            var shift: UInt64 = 0
+            for offset in 0..<4 {
+                tail |= UInt64(key.load(fromByteOffset: offset, as: UInt8.self)) << shift
+                shift += 8
+            }
+            state ^= tail ^ 4
+            let product = state.multipliedFullWidth(by: 0x8ebc_6af0_9c88_c6e3)
+            sink &+= product.high ^ product.low
+        }
+        let elapsed = nanoseconds(since: start)
+        blackHole(sink)
+        return elapsed / Double(runs)
+    }
+
+    @inline(never)
+    static func timeSpinLock(_ keys: UnsafeRawPointer, _ runs: Int) -> Double {
+        let word = Atomic<UInt32>(0)
+        let start = ContinuousClock.now
+        for _ in 0..<runs {
+            while !word.compareExchange(expected: 0, desired: 1, ordering: .acquiring).exchanged {}
+            word.store(0, ordering: .releasing)
+        }
+        return nanoseconds(since: start) / Double(runs)
+    }
+
+    @inline(never)
+    static func timeMemcmp(_ keys: UnsafeRawPointer, _ runs: Int) -> Double {
+        var sink: UInt64 = 0
+        let count = 4
+        let start = ContinuousClock.now
+        for index in 0..<runs {
+            // Both pointers address 4 bytes inside the 16 KiB key buffer.
+            sink &+= UInt64(bitPattern: Int64(memcmp(keys + (index & 4095) * 4, keys + ((index + 1) & 4095) * 4, count)))
+        }
+        let elapsed = nanoseconds(since: start)
+        blackHole(sink)
+        return elapsed / Double(runs)
+    }
+
     @inline(never)
     static func timeLookups(_ map: any BPFMap, _ keys: UnsafeBufferPointer<UInt32>, _ runs: Int) -> Double {
         let base = UnsafeRawPointer(keys.baseAddress!)
@@ -226,6 +341,23 @@ public struct MapFigures: Sendable {
         }
         let elapsed = nanoseconds(since: start)
         blackHole(sink)
+        return elapsed / Double(runs)
+    }
+
+    /// As ``timeLookups`` through the concrete class, without the existential's dispatch.
+    @inline(never)
+    static func timeConcreteLookups(_ map: HashMap, _ keys: UnsafeBufferPointer<UInt32>, _ runs: Int) -> Double {
+        let base = UnsafeRawPointer(keys.baseAddress!)
+        var sink = 0
+        let start = ContinuousClock.now
+        for index in 0..<runs {
+            // index & 4095 < keys.count (4,096), so the key pointer is inside the buffer.
+            if let value = map.lookup(key: base + (index & 4095) * 4, cpu: 0) {
+                sink &+= Int(bitPattern: value)
+            }
+        }
+        let elapsed = nanoseconds(since: start)
+        blackHole(UInt64(bitPattern: Int64(sink)))
         return elapsed / Double(runs)
     }
 

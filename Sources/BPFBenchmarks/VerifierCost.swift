@@ -34,7 +34,9 @@ public struct VerifierCost: Sendable {
     static func measure(samplesDirectory: String) -> VerifierCost {
         var cost = VerifierCost(samplesDirectory: samplesDirectory)
         cost.peakRSSKilobytesBefore = peakRSS()
-        let root = URL(fileURLWithPath: samplesDirectory).standardized.path
+        let absolute = samplesDirectory.hasPrefix("/") ? samplesDirectory
+            : FileManager.default.currentDirectoryPath + "/" + samplesDirectory
+        let root = (absolute as NSString).standardizingPath
         guard let enumerator = FileManager.default.enumerator(atPath: root) else {
             cost.skipped = "no samples at \(root)"
             return cost

@@ -289,5 +289,16 @@ enum WorkloadSources {
         }
         return (__u32)sum;
     }
+
+    /* The same loop with a helper call that does almost nothing: the cost of a call. */
+    SEC("xdp") int helper_loop(struct xdp_md *ctx) {
+        __u32 seed; __u64 sum = 0;
+        if (packet_seed(ctx, &seed)) return XDP_ABORTED;
+        for (int i = 0; i < LOOKUPS; i++) {
+            volatile __u32 key = (seed + i * 37) & 8191;
+            sum += key + bpf_get_smp_processor_id();
+        }
+        return (__u32)sum;
+    }
     """#
 }

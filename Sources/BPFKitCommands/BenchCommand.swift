@@ -127,6 +127,10 @@ struct BenchCommand: ParsableCommand {
                       + format(figure.nsPerLookupNet, digits: 2))
             }
         }
+        if !maps.helperCallNanoseconds.isEmpty {
+            print("  one near-empty helper call (bpf_get_smp_processor_id), net of the loop: "
+                  + maps.helperCallNanoseconds.map { "\($0.engine) \(format($0.value, digits: 2)) ns" }.joined(separator: ", "))
+        }
         if !maps.directCalls.isEmpty {
             print("  direct calls into BPFMaps (scattered keys)")
             print("  " + pad("call", 44) + pad("ns/call", 10) + pad("min", 10) + pad("max", 10) + "target")
@@ -134,6 +138,13 @@ struct BenchCommand: ParsableCommand {
                 let target = call.targetNanoseconds.map { "≤ \(format($0, digits: 0)) ns: " + (call.meetsTarget == true ? "met" : "MISSED") } ?? "-"
                 print("  " + pad(call.name, 44) + pad(format(call.timing.median, digits: 2), 10)
                       + pad(format(call.timing.min, digits: 2), 10) + pad(format(call.timing.max, digits: 2), 10) + target)
+            }
+        }
+        if !maps.hashLookupBreakdown.isEmpty {
+            print("  where a direct hash lookup's time goes")
+            for call in maps.hashLookupBreakdown {
+                print("  " + pad(call.name, 44) + pad(format(call.timing.median, digits: 2), 10)
+                      + pad(format(call.timing.min, digits: 2), 10) + format(call.timing.max, digits: 2))
             }
         }
         for updates in maps.concurrentUpdates {
@@ -228,6 +239,11 @@ struct BenchCommand: ParsableCommand {
                     figures.append(("meetsTarget", .bool(call.meetsTarget == true)))
                 }
                 return .object(figures)
+            })),
+            ("helperCallNanoseconds", .object(maps.helperCallNanoseconds.map { ($0.engine, .double($0.value)) })),
+            ("hashLookupBreakdown", .array(maps.hashLookupBreakdown.map { call in
+                .object([("name", .string(call.name)), ("nsPerCall", .double(call.timing.median)),
+                         ("min", .double(call.timing.min)), ("max", .double(call.timing.max))])
             })),
             ("concurrentUpdates", .array(maps.concurrentUpdates.map { updates in
                 .object([("threads", .number(Int64(updates.threads))), ("updatesPerSecond", .double(updates.updatesPerSecond)),
