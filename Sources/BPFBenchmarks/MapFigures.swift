@@ -264,6 +264,7 @@ public struct MapFigures: Sendable {
                 ("step: KeyHash of a 4-byte key (replica)", Self.timeKeyHash),
                 ("step: bucket spin lock + unlock (replica)", Self.timeSpinLock),
                 ("step: memcmp of the 4-byte key", Self.timeMemcmp),
+                ("helper step: [UInt64: object] lookup (replica)", Self.timeHandleLookup),
             ]
             for (name, step) in steps {
                 let timing = try Self.scatteredKeys.withUnsafeBytes { keys throws(BenchmarkFailure) -> Timing in
@@ -312,6 +313,25 @@ public struct MapFigures: Sendable {
             word.store(0, ordering: .releasing)
         }
         return nanoseconds(since: start) / Double(runs)
+    }
+
+    final class HandleEntry { let value: Int; init(_ value: Int) { self.value = value } }
+
+    /// A replica of the map helpers' first step in BPFLoader (`MapHandleTable.map`): the
+    /// map handle in r1 looked up in a `[UInt64: Entry]` dictionary of a few maps.
+    @inline(never)
+    static func timeHandleLookup(_ keys: UnsafeRawPointer, _ runs: Int) -> Double {
+        let handles: [UInt64] = (0..<4).map { UInt64(0x7f00_0000_1000 + $0 * 0x140) }
+        var table: [UInt64: HandleEntry] = [:]
+        for (index, handle) in handles.enumerated() { table[handle] = HandleEntry(index) }
+        var sink: UInt64 = 0
+        let start = ContinuousClock.now
+        for index in 0..<runs {
+            if let entry = table[handles[index & 3]] { sink &+= UInt64(entry.value) }
+        }
+        let elapsed = nanoseconds(since: start)
+        blackHole(sink)
+        return elapsed / Double(runs)
     }
 
     @inline(never)

@@ -17,9 +17,13 @@ public struct VerifierCost: Sendable {
     public var totalMilliseconds = 0.0
     public var medianMilliseconds = 0.0
     public var slowest: (program: String, milliseconds: Double)?
-    /// Peak resident set of the process (getrusage ru_maxrss), before and after verifying.
+    /// Peak resident set (getrusage ru_maxrss), before and after verifying. Linux keeps
+    /// ru_maxrss across execve, so under `swift run` it starts at the build tool's peak;
+    /// ``peakResidentKilobytes`` (VmHWM of /proc/self/status) is this program's own.
     public var peakRSSKilobytesBefore = 0
     public var peakRSSKilobytes = 0
+    public var peakResidentKilobytesBefore: Int?
+    public var peakResidentKilobytes: Int?
     /// Programs with a Linux verdict of accept or reject, and how many BPFKit agrees with.
     public var compared = 0
     public var agreeing = 0
@@ -34,6 +38,7 @@ public struct VerifierCost: Sendable {
     static func measure(samplesDirectory: String) -> VerifierCost {
         var cost = VerifierCost(samplesDirectory: samplesDirectory)
         cost.peakRSSKilobytesBefore = peakRSS()
+        cost.peakResidentKilobytesBefore = highWaterMark()
         let absolute = samplesDirectory.hasPrefix("/") ? samplesDirectory
             : FileManager.default.currentDirectoryPath + "/" + samplesDirectory
         let root = (absolute as NSString).standardizingPath
@@ -79,6 +84,7 @@ public struct VerifierCost: Sendable {
         times.sort()
         cost.medianMilliseconds = times.isEmpty ? 0 : times[times.count / 2]
         cost.peakRSSKilobytes = peakRSS()
+        cost.peakResidentKilobytes = highWaterMark()
 
         // Agreement, row by row, as the corpus test counts it: an object BPFKit cannot
         // read agrees with a Linux refusal.
@@ -105,6 +111,15 @@ public struct VerifierCost: Sendable {
             guard fields.count >= 6 else { return nil }
             return Row(file: fields[0], section: fields[1], function: fields[2], type: fields[4], verdict: fields[5])
         }
+    }
+
+    /// VmHWM: this process image's peak resident set in KiB (reset by execve).
+    static func highWaterMark() -> Int? {
+        guard let text = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8) else { return nil }
+        for line in text.split(separator: "\n") where line.hasPrefix("VmHWM:") {
+            return Int(line.dropFirst(6).trimmingCharacters(in: .whitespaces).split(separator: " ").first ?? "")
+        }
+        return nil
     }
 
     /// ru_maxrss: the peak resident set in KiB on Linux.

@@ -166,7 +166,9 @@ struct BenchCommand: ParsableCommand {
               + (cost.unreadableObjects.isEmpty ? "" : ", \(cost.unreadableObjects.count) unreadable objects"))
         print("  total \(format(cost.totalMilliseconds)) ms, median \(format(cost.medianMilliseconds, digits: 3)) ms per program")
         if let slowest = cost.slowest { print("  slowest: \(slowest.program), \(format(slowest.milliseconds)) ms") }
-        print("  peak RSS \(cost.peakRSSKilobytes / 1024) MiB (\(cost.peakRSSKilobytesBefore / 1024) MiB before verifying)")
+        print("  peak RSS (ru_maxrss) \(cost.peakRSSKilobytes / 1024) MiB (\(cost.peakRSSKilobytesBefore / 1024) MiB before verifying)"
+              + (cost.peakResidentKilobytes.map { "; VmHWM \($0 / 1024) MiB" } ?? "")
+              + (cost.peakResidentKilobytesBefore.map { " (\($0 / 1024) MiB before)" } ?? ""))
         print("  agreement with verdicts.csv (Linux 6.18): \(cost.agreeing)/\(cost.compared)")
         for disagreement in cost.disagreements { print("    differs: \(disagreement)") }
     }
@@ -276,6 +278,8 @@ struct BenchCommand: ParsableCommand {
         members += [
             ("peakRSSKilobytes", .number(Int64(cost.peakRSSKilobytes))),
             ("peakRSSKilobytesBefore", .number(Int64(cost.peakRSSKilobytesBefore))),
+            ("peakResidentKilobytes", cost.peakResidentKilobytes.map { .number(Int64($0)) } ?? .null),
+            ("peakResidentKilobytesBefore", cost.peakResidentKilobytesBefore.map { .number(Int64($0)) } ?? .null),
             ("agreement", .object([("agreeing", .number(Int64(cost.agreeing))), ("compared", .number(Int64(cost.compared)))])),
             ("disagreements", .array(cost.disagreements.map { .string($0) })),
         ]
