@@ -70,7 +70,7 @@ public struct BenchmarkSuite {
         for workload in ProgramWorkload.all where options.includes(workload.name) {
             progress(workload.name)
             let built = try BuiltWorkload(workload, clang: clang, directory: directory)
-            let verification = measureVerification(built)
+            let verification = try measureVerification(built)
             let loadMicroseconds = measureLoad(built, mode: verification.mode)
             for (label, packet) in workload.packets {
                 var report = WorkloadReport(name: workload.name, input: label)
@@ -104,10 +104,9 @@ public struct BenchmarkSuite {
     }
 
     /// BPFKit's verifier on the program, repeated within the budget; the median time.
-    func measureVerification(_ built: BuiltWorkload) -> Verification {
+    func measureVerification(_ built: BuiltWorkload) throws(BenchmarkFailure) -> Verification {
         guard let program = built.spec.program(named: built.workload.name) else {
-            let refusal = Verifier().verify(VerifierInput(instructions: [], programType: .xdp))
-            return Verification(result: refusal, microseconds: nil)
+            throw BenchmarkFailure(description: "\(built.workload.name): the object has no program \(built.workload.name)")
         }
         let input = VerifierInput(program: program, maps: built.spec.maps)
         let verifier = Verifier(options: VerifierOptions())
@@ -116,6 +115,7 @@ public struct BenchmarkSuite {
             result = verifier.verify(input)
             return true
         }
+        // The closure ran at least once.
         return Verification(result: result!, microseconds: microseconds)
     }
 

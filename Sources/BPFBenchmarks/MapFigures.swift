@@ -98,9 +98,14 @@ public struct MapFigures: Sendable {
 
     private mutating func measurePrograms(_ spec: ObjectSpec, _ options: BenchmarkOptions) {
         var allAccepted = true
+        var verifications: [String: VerificationResult] = [:]
         for name in Self.programs {
-            guard let program = spec.program(named: name) else { continue }
+            guard let program = spec.program(named: name) else {
+                skipped["from a program"] = "the object has no program \(name)"
+                return
+            }
             let result = Verifier(options: VerifierOptions()).verify(VerifierInput(program: program, maps: spec.maps))
+            verifications[name] = result
             if let refusal = result.refusal {
                 allAccepted = false
                 notes.append("BPFKit's verifier refused \(name) (run checked): \(refusal.message)")
@@ -117,7 +122,7 @@ public struct MapFigures: Sendable {
                 }
                 var times: [String: Double] = [:]
                 for name in Self.programs {
-                    let run = try engine.prepare(object, name, Verifier().verify(VerifierInput(program: spec.program(named: name)!, maps: spec.maps)))
+                    let run = try engine.prepare(object, name, verifications[name]!)
                     let first = UInt32(truncatingIfNeeded: try run(Self.packet))
                     guard name == "helper_loop" || first == Self.expectedResult(name) else {
                         throw BenchmarkFailure(description: "\(name) returned \(first), expected \(Self.expectedResult(name))")
