@@ -270,6 +270,7 @@ public struct MapFigures: Sendable {
                 ("step: bucket spin lock + unlock (replica)", Self.timeSpinLock),
                 ("step: memcmp of the 4-byte key", Self.timeMemcmp),
                 ("helper step: [UInt64: object] lookup (replica)", Self.timeHandleLookup),
+                ("helper step: copy {name, closure} out of an array, call it (replica)", Self.timeBoundHelperCall),
             ]
             for (name, step) in steps {
                 let timing = try Self.scatteredKeys.withUnsafeBytes { keys throws(BenchmarkFailure) -> Timing in
@@ -333,6 +334,30 @@ public struct MapFigures: Sendable {
         let start = ContinuousClock.now
         for index in 0..<runs {
             if let entry = table[handles[index & 3]] { sink &+= UInt64(entry.value) }
+        }
+        let elapsed = nanoseconds(since: start)
+        blackHole(sink)
+        return elapsed / Double(runs)
+    }
+
+    /// A replica of how the interpreter reaches a helper: a struct holding the helper's
+    /// name and body copied out of the program's array of bound helpers, then called.
+    struct BoundHelper {
+        let id: Int32
+        let name: String
+        let body: @Sendable (UInt64, UInt64) throws(BenchmarkFailure) -> UInt64
+    }
+
+    @inline(never)
+    static func timeBoundHelperCall(_ keys: UnsafeRawPointer, _ runs: Int) -> Double {
+        let helpers = (0..<4).map { id in
+            BoundHelper(id: Int32(id), name: "bpf_helper_\(id)_with_a_long_name") { a, b throws(BenchmarkFailure) in a &+ b &+ UInt64(id) }
+        }
+        var sink: UInt64 = 0
+        let start = ContinuousClock.now
+        for index in 0..<runs {
+            let helper = helpers[index & 3]
+            sink &+= (try? helper.body(sink, UInt64(index))) ?? 0
         }
         let elapsed = nanoseconds(since: start)
         blackHole(sink)

@@ -141,9 +141,9 @@ struct BenchCommand: ParsableCommand {
             }
         }
         if !maps.hashLookupBreakdown.isEmpty {
-            print("  where a direct hash lookup's time goes")
+            print("  where a direct hash lookup's time goes, and replicas of the helper path's steps (ns/call, min, max)")
             for call in maps.hashLookupBreakdown {
-                print("  " + pad(call.name, 44) + pad(format(call.timing.median, digits: 2), 10)
+                print("  " + pad(call.name, 68) + pad(format(call.timing.median, digits: 2), 10)
                       + pad(format(call.timing.min, digits: 2), 10) + format(call.timing.max, digits: 2))
             }
         }
