@@ -153,20 +153,50 @@ public struct BenchmarkSuite {
 
     // MARK: One workload on one input
 
+    /// An engine ready to be timed: `batch(n)` runs the workload n times and returns
+    /// nanoseconds per run; `finish` adds what it has to say once the rounds are over.
+    struct TimedEngine {
+        var name: String
+        var batch: (Int) throws(BenchmarkFailure) -> Double
+        var finish: (inout WorkloadReport) -> Void = { _ in }
+    }
+
+    /// Counts ring-buffer events submitted by timed runs and drained between batches.
+    final class EventCount {
+        var submitted = 0
+        var drained = 0
+        func note(_ how: String) -> String {
+            drained == submitted ? "drained \(drained) events \(how), none lost."
+                : "LOST EVENTS: \(submitted) submitted, \(drained) drained."
+        }
+    }
+
+    /// Sets every engine up and checks its first result against the reference (the
+    /// native twin's, or Linux's first run on fresh maps), then times them all with
+    /// interleaved rounds, so that a burst of load on this shared machine falls on
+    /// every engine alike rather than on whichever ran at that moment.
     private func measure(_ built: BuiltWorkload, _ packet: [UInt8], verification: Verification,
                          into report: inout WorkloadReport) {
         let workload = built.workload
-        // The reference: the native twin's result, or Linux's first run on fresh maps.
+        var timed: [TimedEngine] = []
         var expected: UInt32? = built.nativeResult(packet)
-        if expected != nil {
-            do {
-                report.engines["native"] = try measureNative(built, packet)
-            } catch {
-                report.skipped["native"] = error.description
-            }
+        // The native twin reads a private copy of the packet, alive until the rounds end.
+        let nativePacket = UnsafeMutableBufferPointer<UInt8>.allocate(capacity: max(packet.count, 1))
+        defer { nativePacket.deallocate() }
+        _ = nativePacket.initialize(from: packet)
+        if let entry = built.native {
+            let start = UnsafePointer(nativePacket.baseAddress), end = start.map { $0 + packet.count }
+            timed.append(TimedEngine(name: "native") { runs in
+                var sink: UInt32 = 0
+                let perRun = Stopwatch.time(runs) { sink &+= entry(start, end) }
+                blackHole(UInt64(sink))
+                return perRun
+            })
         }
-        let linuxResult = measureLinux(built, packet, expected: expected, into: &report)
-        if expected == nil { expected = linuxResult }
+        if let linux = prepareLinux(built, packet, expected: expected, into: &report) {
+            timed.append(linux.engine)
+            if expected == nil { expected = linux.firstResult }
+        }
 
         // Instructions per run, counted by the interpreter on fresh maps.
         if let object = try? LoadedObject(spec: built.spec, options: LoadOptions(mode: verification.mode)),
@@ -186,52 +216,50 @@ public struct BenchmarkSuite {
                 }
                 if expected == nil { report.notes[engine.name, default: ""] += "unchecked: no reference result. " }
                 let ring = object.map(named: "events") as? RingBufferMap
-                var delivered = ring?.consume { _ in } ?? 0
-                var submitted = Int(first)
-                var timing = try Stopwatch.measure(rounds: options.rounds, roundNanoseconds: options.roundNanoseconds) { runs in
+                let events = EventCount()
+                events.submitted = Int(first)
+                events.drained = ring?.consume { _ in } ?? 0
+                let limit = workload.runsBetweenDrains
+                timed.append(TimedEngine(name: engine.name, batch: { runs in
                     var total = 0.0
                     var remaining = runs
                     while remaining > 0 {
-                        let batch = min(remaining, workload.runsBetweenDrains)
+                        let batch = min(remaining, limit)
                         total += Stopwatch.time(batch) { _ = try? run(packet) } * Double(batch)
                         if let ring {
-                            delivered += ring.consume { _ in }
-                            submitted += batch * ProgramWorkload.eventsPerRun
+                            events.drained += ring.consume { _ in }
+                            events.submitted += batch * ProgramWorkload.eventsPerRun
                         }
                         remaining -= batch
                     }
                     return total / Double(runs)
-                }
-                timing.instructionsPerRun = report.instructionsPerRun
-                report.engines[engine.name] = timing
-                if ring != nil {
-                    report.notes[engine.name, default: ""] += delivered == submitted
-                        ? "drained \(delivered) events between batches, none lost."
-                        : "LOST EVENTS: \(submitted) submitted, \(delivered) drained."
-                }
+                }, finish: { report in
+                    if ring != nil { report.notes[engine.name, default: ""] += events.note("between batches") }
+                }))
             } catch {
                 report.skipped[engine.name] = "\(error)"
             }
         }
-    }
 
-    private func measureNative(_ built: BuiltWorkload, _ packet: [UInt8]) throws(BenchmarkFailure) -> Timing {
-        guard let entry = built.native else { throw BenchmarkFailure(description: "no native twin") }
-        return try packet.withUnsafeBufferPointer { buffer throws(BenchmarkFailure) -> Timing in
-            let start = buffer.baseAddress, end = buffer.baseAddress.map { $0 + buffer.count }
-            var sink: UInt32 = 0
-            let timing = try Stopwatch.measure(rounds: options.rounds, roundNanoseconds: options.roundNanoseconds) { runs in
-                Stopwatch.time(runs) { sink &+= entry(start, end) }
+        let results = Stopwatch.measureInterleaved(rounds: options.rounds, roundNanoseconds: options.roundNanoseconds,
+                                                   batches: timed.map(\.batch))
+        for (engine, result) in zip(timed, results) {
+            switch result {
+            case .success(var timing):
+                if engine.name != "native" && engine.name != "linux" { timing.instructionsPerRun = report.instructionsPerRun }
+                report.engines[engine.name] = timing
+                engine.finish(&report)
+            case .failure(let failure):
+                report.skipped[engine.name] = failure.description
             }
-            blackHole(sink)
-            return timing
         }
     }
 
-    /// Linux's JIT through BPF_PROG_TEST_RUN with `repeat`: the kernel's own per-run
-    /// figure. Returns Linux's first result (on fresh maps), or nil if it did not run.
-    private func measureLinux(_ built: BuiltWorkload, _ packet: [UInt8], expected: UInt32?,
-                              into report: inout WorkloadReport) -> UInt32? {
+    /// Linux's JIT through BPF_PROG_TEST_RUN with `repeat`: the batch is the kernel's
+    /// own per-run figure. Loads the program (with the time guard), checks its first
+    /// result on fresh maps; nil (with the reason in `skipped`) if it cannot run.
+    private func prepareLinux(_ built: BuiltWorkload, _ packet: [UInt8], expected: UInt32?,
+                              into report: inout WorkloadReport) -> (engine: TimedEngine, firstResult: UInt32)? {
         guard BPFSyscall.isAvailable else {
             report.skipped["linux"] = "bpf() is not available here"
             return nil
@@ -252,14 +280,17 @@ public struct BenchmarkSuite {
                 report.skipped["linux"] = "returned \(first.returnValue), native returned \(expected)"
                 return nil
             }
-            var delivered = ring?.drain() ?? 0
-            var submitted = Int(first.returnValue)
-            report.engines["linux"] = try Stopwatch.measure(rounds: options.rounds,
-                                                            roundNanoseconds: options.roundNanoseconds) { runs throws(BenchmarkFailure) -> Double in
+            let events = EventCount()
+            events.submitted = Int(first.returnValue)
+            events.drained = ring?.drain() ?? 0
+            let limit = workload.runsBetweenDrains
+            let engine = TimedEngine(name: "linux", batch: { runs throws(BenchmarkFailure) -> Double in
+                // The collection owns the maps the program uses; keep it with the program.
+                withExtendedLifetime(collection) {}
                 var total = 0.0
                 var remaining = runs
                 while remaining > 0 {
-                    let batch = min(remaining, workload.runsBetweenDrains)
+                    let batch = min(remaining, limit)
                     do {
                         let result = try program.testRun(data: packet, repeatCount: UInt32(min(batch, Int(UInt32.max))))
                         total += Double(result.durationNanoseconds) * Double(batch)
@@ -267,19 +298,16 @@ public struct BenchmarkSuite {
                         throw BenchmarkFailure(description: "\(error)")
                     }
                     if let ring {
-                        delivered += ring.drain()
-                        submitted += batch * ProgramWorkload.eventsPerRun
+                        events.drained += ring.drain()
+                        events.submitted += batch * ProgramWorkload.eventsPerRun
                     }
                     remaining -= batch
                 }
                 return total / Double(runs)
-            }
-            if ring != nil {
-                report.notes["linux"] = delivered == submitted
-                    ? "drained \(delivered) events through mmap between test runs, none lost."
-                    : "LOST EVENTS: \(submitted) submitted, \(delivered) drained."
-            }
-            return first.returnValue
+            }, finish: { report in
+                if ring != nil { report.notes["linux"] = events.note("through mmap between test runs") }
+            })
+            return (engine, first.returnValue)
         } catch let error as KernelLoadError {
             report.skipped["linux"] = "Linux refused it: \(error.summary)"
         } catch {
