@@ -96,6 +96,9 @@ public struct MapFigures: Sendable {
         return UInt32(truncatingIfNeeded: sum)
     }
 
+    /// Sets up the four programs on every engine and on Linux, checks their results,
+    /// then times all of them in interleaved rounds: the net figures subtract one
+    /// program's time from another's, which only means something if both saw the same load.
     private mutating func measurePrograms(_ spec: ObjectSpec, _ options: BenchmarkOptions) {
         var allAccepted = true
         var verifications: [String: VerificationResult] = [:]
@@ -112,39 +115,58 @@ public struct MapFigures: Sendable {
             }
         }
         let mode: ExecutionMode = allAccepted ? .trusted : .checked
-        let suite = BenchmarkSuite(options: options)
-        for engine in suite.engines {
+        // (engine, program) → batch: n runs, nanoseconds per run.
+        var batches: [(engine: String, program: String, batch: (Int) throws(BenchmarkFailure) -> Double)] = []
+        for engine in BenchmarkSuite(options: options).engines {
             do {
                 let object = try LoadedObject(spec: spec, options: LoadOptions(mode: mode))
                 for map in ["hash", "array"] {
                     guard let target = object.map(named: map) else { throw BenchmarkFailure(description: "no map \(map)") }
                     for key in 0..<UInt32(Self.entries) { try target.update(key, UInt64(key) * 3) }
                 }
-                var times: [String: Double] = [:]
+                var prepared: [(String, (Int) throws(BenchmarkFailure) -> Double)] = []
                 for name in Self.programs {
                     let run = try engine.prepare(object, name, verifications[name]!)
                     let first = UInt32(truncatingIfNeeded: try run(Self.packet))
                     guard name == "helper_loop" || first == Self.expectedResult(name) else {
                         throw BenchmarkFailure(description: "\(name) returned \(first), expected \(Self.expectedResult(name))")
                     }
-                    times[name] = try Stopwatch.measure(rounds: options.rounds, roundNanoseconds: options.roundNanoseconds) { runs in
-                        Stopwatch.time(runs) { _ = try? run(Self.packet) }
-                    }.median
+                    prepared.append((name, { runs in Stopwatch.time(runs) { _ = try? run(Self.packet) } }))
                 }
-                fromProgram.append(ProgramLookup(engine: engine.name, map: "hash", nsPerRun: times["hash_lookup"]!, loopNsPerRun: times["lookup_loop"]!))
-                fromProgram.append(ProgramLookup(engine: engine.name, map: "array", nsPerRun: times["array_lookup"]!, loopNsPerRun: times["lookup_loop"]!))
-                helperCallNanoseconds.append((engine.name, (times["helper_loop"]! - times["lookup_loop"]!) / Double(Self.lookupsPerRun)))
+                batches += prepared.map { (engine.name, $0.0, $0.1) }
             } catch {
                 skipped[engine.name] = "\(error)"
             }
         }
-        measureLinux(spec, options)
+        batches += linuxBatches(spec, options)
+
+        let results = Stopwatch.measureInterleaved(rounds: options.rounds, roundNanoseconds: options.roundNanoseconds,
+                                                   batches: batches.map(\.batch))
+        var times: [String: [String: Double]] = [:]
+        for (entry, result) in zip(batches, results) {
+            switch result {
+            case .success(let timing): times[entry.engine, default: [:]][entry.program] = timing.median
+            case .failure(let failure): skipped[entry.engine] = "\(entry.program): \(failure.description)"
+            }
+        }
+        var engines = BenchmarkSuite(options: options).engines.map(\.name)
+        engines.append("linux")
+        for engine in engines {
+            guard let figures = times[engine], figures.count == Self.programs.count else { continue }
+            let loop = figures["lookup_loop"]!
+            fromProgram.append(ProgramLookup(engine: engine, map: "hash", nsPerRun: figures["hash_lookup"]!, loopNsPerRun: loop))
+            fromProgram.append(ProgramLookup(engine: engine, map: "array", nsPerRun: figures["array_lookup"]!, loopNsPerRun: loop))
+            helperCallNanoseconds.append((engine, (figures["helper_loop"]! - loop) / Double(Self.lookupsPerRun)))
+        }
     }
 
-    private mutating func measureLinux(_ spec: ObjectSpec, _ options: BenchmarkOptions) {
+    /// The four programs loaded into Linux (maps filled as for BPFKit), results checked;
+    /// each batch is the kernel's own per-run time of BPF_PROG_TEST_RUN with `repeat`.
+    private mutating func linuxBatches(_ spec: ObjectSpec, _ options: BenchmarkOptions)
+        -> [(engine: String, program: String, batch: (Int) throws(BenchmarkFailure) -> Double)] {
         guard BPFSyscall.isAvailable else {
             skipped["linux"] = "bpf() is not available here"
-            return
+            return []
         }
         do {
             let collection = try KernelCollection(spec: spec)
@@ -155,7 +177,7 @@ public struct MapFigures: Sendable {
                                       value: withUnsafeBytes(of: UInt64(key) * 3) { Array($0) })
                 }
             }
-            var times: [String: Double] = [:]
+            var batches: [(engine: String, program: String, batch: (Int) throws(BenchmarkFailure) -> Double)] = []
             for name in Self.programs {
                 guard let program = try BenchmarkSuite.loadWithTimeLimit(collection, name, seconds: options.linuxLoadSeconds) else {
                     throw BenchmarkFailure(description: "Linux's verifier did not finish loading \(name) within \(options.linuxLoadSeconds) s")
@@ -164,22 +186,23 @@ public struct MapFigures: Sendable {
                 guard name == "helper_loop" || first.returnValue == Self.expectedResult(name) else {
                     throw BenchmarkFailure(description: "\(name) returned \(first.returnValue) on Linux, expected \(Self.expectedResult(name))")
                 }
-                times[name] = try Stopwatch.measure(rounds: options.rounds, roundNanoseconds: options.roundNanoseconds) { runs throws(BenchmarkFailure) -> Double in
+                batches.append(("linux", name, { runs throws(BenchmarkFailure) -> Double in
+                    // The collection owns the maps the program uses; keep it with the program.
+                    withExtendedLifetime(collection) {}
                     do {
                         return Double(try program.testRun(data: Self.packet, repeatCount: UInt32(min(runs, Int(UInt32.max)))).durationNanoseconds)
                     } catch {
                         throw BenchmarkFailure(description: "\(error)")
                     }
-                }.median
+                }))
             }
-            fromProgram.append(ProgramLookup(engine: "linux", map: "hash", nsPerRun: times["hash_lookup"]!, loopNsPerRun: times["lookup_loop"]!))
-            fromProgram.append(ProgramLookup(engine: "linux", map: "array", nsPerRun: times["array_lookup"]!, loopNsPerRun: times["lookup_loop"]!))
-            helperCallNanoseconds.append(("linux", (times["helper_loop"]! - times["lookup_loop"]!) / Double(Self.lookupsPerRun)))
+            return batches
         } catch let error as KernelLoadError {
             skipped["linux"] = "Linux refused it: \(error.summary)"
         } catch {
             skipped["linux"] = "\(error)"
         }
+        return []
     }
 
     // MARK: Direct calls
