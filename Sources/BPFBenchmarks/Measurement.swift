@@ -24,20 +24,50 @@ public struct BenchmarkFailure: Error, CustomStringConvertible {
 public enum Stopwatch {
     public static func measure(rounds: Int, roundNanoseconds: Double,
                                batch: (Int) throws(BenchmarkFailure) -> Double) throws(BenchmarkFailure) -> Timing {
+        let runs = try calibrate(roundNanoseconds: roundNanoseconds, batch: batch)
+        var samples: [Double] = []
+        for _ in 0..<Swift.max(rounds, 1) { samples.append(try batch(runs)) }
+        return timing(samples)
+    }
+
+    /// As ``measure(rounds:roundNanoseconds:batch:)`` for several workloads at once:
+    /// each is warmed up and calibrated, then round i of every one runs before round
+    /// i + 1 of any, so a burst of outside load lands on all of them alike.
+    public static func measureInterleaved(rounds: Int, roundNanoseconds: Double,
+                                          batches: [(Int) throws(BenchmarkFailure) -> Double]) -> [Result<Timing, BenchmarkFailure>] {
+        var runs: [Result<Int, BenchmarkFailure>] = batches.map { batch in
+            Result { () throws(BenchmarkFailure) -> Int in try calibrate(roundNanoseconds: roundNanoseconds, batch: batch) }
+        }
+        var samples = [[Double]](repeating: [], count: batches.count)
+        for _ in 0..<Swift.max(rounds, 1) {
+            for (index, batch) in batches.enumerated() {
+                guard case .success(let count) = runs[index] else { continue }
+                do {
+                    samples[index].append(try batch(count))
+                } catch {
+                    runs[index] = .failure(error)
+                }
+            }
+        }
+        return runs.indices.map { index in runs[index].map { _ in timing(samples[index]) } }
+    }
+
+    /// Warms up, then finds how many runs fill about `roundNanoseconds`.
+    static func calibrate(roundNanoseconds: Double, batch: (Int) throws(BenchmarkFailure) -> Double) throws(BenchmarkFailure) -> Int {
         _ = try batch(1)  // warm-up
         var runs = 1
         while true {
             let perRun = try batch(runs)
             if perRun * Double(runs) >= roundNanoseconds / 10 || runs >= 1 << 26 {
-                runs = Swift.max(1, Int(roundNanoseconds / Swift.max(perRun, 0.01)))
-                break
+                return Swift.max(1, Int(roundNanoseconds / Swift.max(perRun, 0.01)))
             }
             runs *= 4
         }
-        var samples: [Double] = []
-        for _ in 0..<Swift.max(rounds, 1) { samples.append(try batch(runs)) }
-        samples.sort()
-        return Timing(median: samples[samples.count / 2], min: samples.first!, max: samples.last!)
+    }
+
+    static func timing(_ samples: [Double]) -> Timing {
+        let sorted = samples.sorted()
+        return Timing(median: sorted[sorted.count / 2], min: sorted.first!, max: sorted.last!)
     }
 
     /// Wall-clock nanoseconds per run of `body` repeated `runs` times.
