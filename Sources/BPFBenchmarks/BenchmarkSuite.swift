@@ -40,9 +40,9 @@ public struct BenchmarkOptions: Sendable {
 public struct BenchmarkSuite {
     public var options: BenchmarkOptions
     /// BPFKit's engines to time (the interpreter, and the JIT once it exists).
-    public var engines: [ProgramEngine]
+    public var engines: [BenchmarkEngine]
 
-    public init(options: BenchmarkOptions, engines: [ProgramEngine] = ProgramEngine.all) {
+    public init(options: BenchmarkOptions, engines: [BenchmarkEngine] = BenchmarkEngine.all) {
         self.options = options
         self.engines = engines
     }
@@ -108,7 +108,7 @@ public struct BenchmarkSuite {
         guard let program = built.spec.program(named: built.workload.name) else {
             throw BenchmarkFailure(description: "\(built.workload.name): the object has no program \(built.workload.name)")
         }
-        let input = VerifierInput(program: program, maps: built.spec.maps)
+        let input = VerifierInput(program: program, object: built.spec)
         let verifier = Verifier(options: VerifierOptions())
         var result: VerificationResult?
         let microseconds = Self.medianMicroseconds(budget: options.repeatBudgetNanoseconds) {
@@ -125,7 +125,7 @@ public struct BenchmarkSuite {
         let path = built.objectPath, name = built.workload.name
         return Self.medianMicroseconds(budget: options.repeatBudgetNanoseconds) {
             guard let spec = try? ObjectSpec(contentsOf: path),
-                  let object = try? LoadedObject(spec: spec, options: LoadOptions(mode: mode)),
+                  let object = try? LoadedObject(spec: spec, options: LoadOptions(mode: mode, verifies: mode == .trusted)),
                   let runner = try? PacketRunner(collection: object, program: name) else { return false }
             blackHole(runner)
             return true
@@ -199,7 +199,7 @@ public struct BenchmarkSuite {
         }
 
         // Instructions per run, counted by the interpreter on fresh maps.
-        if let object = try? LoadedObject(spec: built.spec, options: LoadOptions(mode: verification.mode)),
+        if let object = try? LoadedObject(spec: built.spec, options: BenchmarkEngine.interpreter.loadOptions(verification.result)),
            let runner = try? PacketRunner(collection: object, program: workload.name),
            let first = try? runner.returnValue(forPacket: packet) {
             report.instructionsPerRun = first.instructionsExecuted
@@ -207,7 +207,7 @@ public struct BenchmarkSuite {
 
         for engine in engines {
             do {
-                let object = try LoadedObject(spec: built.spec, options: LoadOptions(mode: verification.mode))
+                let object = try LoadedObject(spec: built.spec, options: engine.loadOptions(verification.result))
                 let run = try engine.prepare(object, workload.name, verification.result)
                 let first = UInt32(truncatingIfNeeded: try run(packet))
                 if let expected, first != expected {

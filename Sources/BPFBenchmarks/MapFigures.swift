@@ -107,7 +107,7 @@ public struct MapFigures: Sendable {
                 skipped["from a program"] = "the object has no program \(name)"
                 return
             }
-            let result = Verifier(options: VerifierOptions()).verify(VerifierInput(program: program, maps: spec.maps))
+            let result = Verifier(options: VerifierOptions()).verify(VerifierInput(program: program, object: spec))
             verifications[name] = result
             if let refusal = result.refusal {
                 allAccepted = false
@@ -119,7 +119,7 @@ public struct MapFigures: Sendable {
         var batches: [(engine: String, program: String, batch: (Int) throws(BenchmarkFailure) -> Double)] = []
         for engine in BenchmarkSuite(options: options).engines {
             do {
-                let object = try LoadedObject(spec: spec, options: LoadOptions(mode: mode))
+                let object = try LoadedObject(spec: spec, options: LoadOptions(mode: mode, verifies: allAccepted, engine: engine.engine))
                 for map in ["hash", "array"] {
                     guard let target = object.map(named: map) else { throw BenchmarkFailure(description: "no map \(map)") }
                     for key in 0..<UInt32(Self.entries) { try target.update(key, UInt64(key) * 3) }

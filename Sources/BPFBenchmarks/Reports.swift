@@ -29,7 +29,7 @@ public struct WorkloadReport: Sendable {
         var result: [(String, Double)] = []
         for reference in ["native", "linux"] {
             guard let base = engines[reference]?.median, base > 0 else { continue }
-            for engine in ProgramEngine.tableOrder where engine != reference {
+            for engine in BenchmarkEngine.tableOrder where engine != reference {
                 if let timing = engines[engine] { result.append(("\(engine)/\(reference)", timing.median / base)) }
             }
         }

@@ -9,18 +9,18 @@ extension BenchmarkSuite {
     /// Packets per second of `engine` on 1 and 2 threads, each thread with its own
     /// prepared runner (for the interpreter its own ``PacketRunner``) over one
     /// shared ``LoadedObject``; nil (with the reason in `skipped`) if it cannot run.
-    func measureScaling(_ built: BuiltWorkload, _ packet: [UInt8], engine: ProgramEngine,
+    func measureScaling(_ built: BuiltWorkload, _ packet: [UInt8], engine: BenchmarkEngine,
                         verification: Verification, into report: inout WorkloadReport) -> ThreadScaling? {
         let object: LoadedObject
         do {
-            object = try LoadedObject(spec: built.spec, options: LoadOptions(mode: verification.mode))
+            object = try LoadedObject(spec: built.spec, options: engine.loadOptions(verification.result))
         } catch {
             report.skipped["\(engine.name) threads"] = "\(error)"
             return nil
         }
         var figures: [(threads: Int, value: Double)] = []
         for threads in Self.scalingThreadCounts {
-            var runs: [ProgramEngine.Run] = []
+            var runs: [BenchmarkEngine.Run] = []
             do {
                 for _ in 0..<threads { runs.append(try engine.prepare(object, built.workload.name, verification.result)) }
             } catch {
@@ -39,7 +39,7 @@ extension BenchmarkSuite {
 
     /// Runs every `run` on its own thread for about `seconds`, all starting together;
     /// the sum of each thread's packets over its own elapsed time.
-    static func packetsPerSecond(_ runs: [ProgramEngine.Run], _ packet: [UInt8], seconds: Double) -> Double {
+    static func packetsPerSecond(_ runs: [BenchmarkEngine.Run], _ packet: [UInt8], seconds: Double) -> Double {
         final class Slots: @unchecked Sendable {
             // Slot i is written only by thread i, before it signals `done`; read after all
             // signalled. Separate raw slots, so no thread touches another's memory.

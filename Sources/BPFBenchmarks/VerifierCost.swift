@@ -66,7 +66,7 @@ public struct VerifierCost: Sendable {
                     ?? rows.first { $0.file == file && $0.section == program.sectionName }
                 // Sections libbpf does not name get the type verdicts.csv inferred, as Linux was given.
                 if let name = row?.type, let type = ProgramType(name: name) { program.type = type }
-                let input = VerifierInput(program: program, maps: object.maps)
+                let input = VerifierInput(program: program, object: object)
                 let start = ContinuousClock.now
                 let result = verifier.verify(input)
                 let milliseconds = BenchmarkSuite.microseconds(since: start) / 1000

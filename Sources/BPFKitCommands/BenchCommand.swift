@@ -85,7 +85,7 @@ struct BenchCommand: ParsableCommand {
         for report in reports {
             let native = report.engines["native"]?.median
             let linux = report.engines["linux"]?.median
-            for engine in ProgramEngine.tableOrder {
+            for engine in BenchmarkEngine.tableOrder {
                 let head = pad(report.name, 17) + pad(report.input, 7) + pad(engine, 20)
                 if let timing = report.engines[engine] {
                     print(head + pad(format(timing.median), 12) + pad(format(timing.min), 12) + pad(format(timing.max), 12)
@@ -102,7 +102,7 @@ struct BenchCommand: ParsableCommand {
                 print(indent + "\(scaling.engine): " + figures.joined(separator: ", ")
                       + (scaling.scaling.map { " (scaling \(format($0, digits: 2))x)" } ?? ""))
             }
-            for (engine, reason) in report.skipped.sorted(by: { $0.key < $1.key }) where !ProgramEngine.tableOrder.contains(engine) {
+            for (engine, reason) in report.skipped.sorted(by: { $0.key < $1.key }) where !BenchmarkEngine.tableOrder.contains(engine) {
                 print(indent + "skipped (\(engine)): \(reason)")
             }
             for (engine, note) in report.notes.sorted(by: { $0.key < $1.key }) {
@@ -200,7 +200,7 @@ struct BenchCommand: ParsableCommand {
 
     private func json(_ report: WorkloadReport) -> JSON {
         var members: [(String, JSON)] = [("name", .string(report.name)), ("input", .string(report.input))]
-        members.append(("engines", .object(ProgramEngine.tableOrder.compactMap { engine in
+        members.append(("engines", .object(BenchmarkEngine.tableOrder.compactMap { engine in
             report.engines[engine].map { (engine, json($0)) }
         })))
         let ratios = report.ratios

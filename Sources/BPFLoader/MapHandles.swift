@@ -36,18 +36,33 @@ final class MapHandleTable: Sendable {
         }
     }
 
-    /// The collection's own maps: fixed after loading, read without a lock.
-    let fixed: [UInt64: Entry]
+    /// The collection's own maps: fixed after loading, read without a lock. A
+    /// handle is found by a linear scan of `fixedHandles` (objects have a handful
+    /// of maps: a few compares beat hashing the key, which the hot helper path pays).
+    let fixedHandles: [UInt64]
+    let fixedEntries: [Entry]
     /// Inner maps first met through a map-in-map lookup (user space may store
     /// maps the collection did not create).
     let discovered = Mutex<[UInt64: Entry]>([:])
 
     init(maps: [(name: String, map: any BPFMap)]) {
-        var table: [UInt64: Entry] = [:]
-        for (name, map) in maps {
-            table[Self.handle(of: map)] = Self.entry(name: name, map: map)
+        var handles: [UInt64] = [], entries: [Entry] = []
+        for (name, map) in maps where !handles.contains(Self.handle(of: map)) {
+            handles.append(Self.handle(of: map))
+            entries.append(Self.entry(name: name, map: map))
         }
-        fixed = table
+        fixedHandles = handles
+        fixedEntries = entries
+    }
+
+    /// The entry of one of the collection's own maps.
+    @inline(__always)
+    func fixedEntry(_ handle: UInt64) -> Entry? {
+        // `fixedHandles` and `fixedEntries` have the same count.
+        fixedHandles.withUnsafeBufferPointer { handles in
+            for index in handles.indices where handles[index] == handle { return fixedEntries[index] }
+            return nil
+        }
     }
 
     static func handle(of map: any BPFMap) -> UInt64 {
@@ -62,14 +77,14 @@ final class MapHandleTable: Sendable {
 
     /// Every known value region, for a checked run's region list.
     var regions: [MemoryRegion] {
-        fixed.values.compactMap(\.region) + discovered.withLock { $0.values.compactMap(\.region) }
+        fixedEntries.compactMap(\.region) + discovered.withLock { $0.values.compactMap(\.region) }
     }
 
     /// The map behind `handle`. Checked mode: unknown handles fault. Trusted mode:
     /// the verifier has proven r1 is a map, so an unknown handle is taken as a map object.
     @inline(__always)
     func map(_ handle: UInt64, context: HelperCallContext, helper: String) throws(HelperError) -> Entry {
-        if let entry = fixed[handle] { return entry }
+        if let entry = fixedEntry(handle) { return entry }
         if let entry = discovered.withLock({ $0[handle] }) { return entry }
         if context.mode == .trusted, let pointer = UnsafeRawPointer(bitPattern: UInt(handle)) {
             // Trusted mode only: the verifier guarantees `pointer` is a live map object.
@@ -83,7 +98,7 @@ final class MapHandleTable: Sendable {
     /// in checked mode, lets the current run touch its values.
     func noteInnerMap(at pointer: UnsafeMutableRawPointer, context: HelperCallContext) {
         let handle = UInt64(UInt(bitPattern: pointer))
-        if fixed[handle] != nil { return }
+        if fixedEntry(handle) != nil { return }
         // The pointer came from an outer map, which keeps the object alive.
         guard let map = Unmanaged<AnyObject>.fromOpaque(pointer).takeUnretainedValue() as? any BPFMap else { return }
         let added: Entry? = discovered.withLock { table in
