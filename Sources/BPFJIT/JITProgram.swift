@@ -137,11 +137,7 @@ final class RunState: CallbackRunner {
         set(Context.status, 0)
         set(Context.entryTarget, unit.address(ofSlot: 0))
         set(Context.entryFramePointer, stackTop)
-        set(Context.argument(0), arguments.r1)
-        set(Context.argument(1), arguments.r2)
-        set(Context.argument(2), arguments.r3)
-        set(Context.argument(3), arguments.r4)
-        set(Context.argument(4), arguments.r5)
+        setArguments(arguments)
         set(Context.mayGotoLeft, options.mayGotoLimit)
         set(Context.instructionCount, 0)
         set(Context.instructionBudget, options.instructionBudget)
@@ -225,6 +221,15 @@ final class RunState: CallbackRunner {
         set(Context.status, status.rawValue)
     }
 
+    /// r1-r5 of the next entry into JIT'd code (a run, a tail call, a callback).
+    func setArguments(_ arguments: HelperArguments) {
+        set(Context.argument(0), arguments.r1)
+        set(Context.argument(1), arguments.r2)
+        set(Context.argument(2), arguments.r3)
+        set(Context.argument(3), arguments.r4)
+        set(Context.argument(4), arguments.r5)
+    }
+
     func currentSite() -> (record: CallSiteRecord, unit: NativeUnit) {
         // Unsafe: JIT'd code stores the address of its call site record (owned by a unit
         // that is running, hence alive) before calling the trampoline.
@@ -288,11 +293,7 @@ final class RunState: CallbackRunner {
                 let target = try NativeUnit.unit(for: next, mode: mode)
                 tailCalled.append(target)
                 tailPrograms.append(next)
-                set(Context.argument(0), arguments.r1)
-                set(Context.argument(1), arguments.r2)
-                set(Context.argument(2), arguments.r3)
-                set(Context.argument(3), arguments.r4)
-                set(Context.argument(4), arguments.r5)
+                setArguments(arguments)
                 set(Context.tailCallTarget, target.address(ofSlot: 0))
                 set(Context.status, RunStatus.tailCall.rawValue)
             } catch {
@@ -379,11 +380,7 @@ final class RunState: CallbackRunner {
         let frameTop = callerFramePointer &- UInt64(Registers.stackSize)
         set(Context.entryTarget, unit.address(ofSlot: slot))
         set(Context.entryFramePointer, frameTop)
-        set(Context.argument(0), arguments.r1)
-        set(Context.argument(1), arguments.r2)
-        set(Context.argument(2), arguments.r3)
-        set(Context.argument(3), arguments.r4)
-        set(Context.argument(4), arguments.r5)
+        setArguments(arguments)
         set(Context.mayGotoLeft, options.mayGotoLimit)
         set(Context.instructionCount, 0)
         set(Context.hasPacket, 0)
