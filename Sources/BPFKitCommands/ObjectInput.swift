@@ -19,15 +19,22 @@ struct ObjectInput {
         case "c": .c
         case "o": .object
         case "s", "asm", "bin", "data": .instructions
-        default: nil
+        default: startsLikeELF(path) ? .object : nil
         }
+    }
+
+    /// True when the file begins with ELF's magic bytes (objects named without `.o`).
+    static func startsLikeELF(_ path: String) -> Bool {
+        guard let handle = FileHandle(forReadingAtPath: path) else { return false }
+        defer { try? handle.close() }
+        return (try? handle.read(upToCount: 4)) == Data([0x7f, 0x45, 0x4c, 0x46])
     }
 
     /// Reads `path`; `type` and `maps` apply to assembly and raw instructions only.
     static func load(path: String, type: ProgramType?, maps: [MapSpec], includeDirectories: [String] = [])
         throws(ProgramInput.Failure) -> ObjectInput {
         guard let kind = kind(of: path) else {
-            throw ProgramInput.Failure(description: "\(path): unknown kind of file; expected .c, .o, .s, .asm, .bin or .data")
+            throw ProgramInput.Failure(description: "\(path): unknown kind of file; expected .c, .o (or any ELF object), .s, .asm, .bin or .data")
         }
         switch kind {
         case .c:

@@ -11,7 +11,8 @@ public struct Verifier: Sendable {
 
     public func verify(_ input: VerifierInput) -> VerificationResult {
         let structure: ProgramStructure
-        do {
+        do throws(VerifierError) {
+            if input.programType == .unspecified { throw VerifierError.unknownProgramType }
             structure = try ProgramStructure.check(input.instructions, options: options)
         } catch {
             let refusal = Engine.refusal(error, input: input, slots: nil, state: nil, path: [])

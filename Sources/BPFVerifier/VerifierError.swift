@@ -5,6 +5,8 @@ public enum VerifierError: Error, Sendable, Hashable {
     // Structure
     case malformed(pc: Int, reason: String)
     case tooManyInstructions(count: Int, limit: Int)
+    /// The program has no type (BPF_PROG_TYPE_UNSPEC): its section names none; Linux refuses the load.
+    case unknownProgramType
     case unreachableInstruction(pc: Int)
     case jumpOutOfFunction(pc: Int, target: Int)
     case fallsOffEnd(pc: Int)
@@ -52,7 +54,7 @@ public enum VerifierError: Error, Sendable, Hashable {
 
     public var pc: Int {
         switch self {
-        case .tooManyInstructions: 0
+        case .tooManyInstructions, .unknownProgramType: 0
         case .malformed(let pc, _), .unreachableInstruction(let pc), .jumpOutOfFunction(let pc, _),
              .fallsOffEnd(let pc), .backEdge(let pc, _), .invalidCallTarget(let pc, _), .unsupportedInstruction(let pc, _),
              .invalidMapReference(let pc, _), .uninitializedRegister(let pc, _), .framePointerWrite(let pc),
@@ -75,6 +77,7 @@ public enum VerifierError: Error, Sendable, Hashable {
         switch self {
         case .malformed: "malformed"
         case .tooManyInstructions: "too_many_insns"
+        case .unknownProgramType: "prog_type"
         case .unreachableInstruction: "unreachable"
         case .jumpOutOfFunction: "jump_out_of_func"
         case .fallsOffEnd: "falls_off_end"
@@ -120,6 +123,7 @@ public enum VerifierError: Error, Sendable, Hashable {
         switch self {
         case .malformed(_, let reason): return reason
         case .tooManyInstructions(let count, let limit): return "the program has \(count) instructions; the limit is \(limit)"
+        case .unknownProgramType: return "the program has no program type (BPF_PROG_TYPE_UNSPEC), which Linux refuses to load"
         case .unreachableInstruction(let pc): return "unreachable insn \(pc)"
         case .jumpOutOfFunction(_, let target): return "jump out of range: the target \(target) is in another function"
         case .fallsOffEnd: return "last insn is not an exit or jmp: execution can run past the end of the function"
@@ -194,6 +198,7 @@ public enum VerifierError: Error, Sendable, Hashable {
         case .stackTooLarge: return "use less stack (move buffers into a per-CPU array map)"
         case .backEdge: return "loops need CAP_BPF (the privileged profile)"
         case .malformed: return "the instruction bytes do not decode; rebuild the object, or check hand-written assembly for a bad opcode or a jump into the middle of an lddw"
+        case .unknownProgramType: return "put the function in a section that names its type, as libbpf expects (SEC(\"xdp\"), SEC(\"tc\"), SEC(\"kprobe/...\")), or give the type (--type)"
         case .tooManyInstructions: return "split the program with tail calls or bpf-to-bpf calls, or load it with the privileged profile (1,000,000 instructions)"
         case .jumpOutOfFunction: return "jumps stay inside their function; call the other function instead"
         case .invalidCallTarget: return "call the first instruction of a function (`call local` to a label at a function start)"

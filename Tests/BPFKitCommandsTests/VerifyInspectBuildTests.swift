@@ -47,6 +47,22 @@ enum Samples {
         #expect(output.text.hasPrefix(#"{"accepted": false, "programs": [{"name": "unchecked", "accepted": false, "instructionsProcessed": "#))
     }
 
+    /// Every file of `invalid/` (named with or without `.o`) is refused, with a message
+    /// naming the file or the program, and never crashes or hangs.
+    @Test func everyInvalidObjectIsRefused() throws {
+        let invalid = Samples.objects().filter { $0.contains("/invalid/") }
+        guard !invalid.isEmpty else {
+            Issue.record("skipped: no invalid objects in the sample corpus", severity: .warning)
+            return
+        }
+        for path in invalid {
+            let output = try Tool.run(["verify", path])
+            #expect(output.status != 0, "\(path) was accepted:\n\(output.text)")
+            let text = output.text + output.standardError
+            #expect(text.contains((path as NSString).lastPathComponent) || text.contains("refused"), "\(path): \(text)")
+        }
+    }
+
     @Test func acceptedProgramsHaveANullError() throws {
         guard let object = try Programs.object("tailcall") else { return }
         let output = try Tool.run(["verify", object, "--json"])

@@ -346,7 +346,7 @@ let cases: [Case] = [
 
     @Test func everyErrorHasAHint() {
         let errors: [VerifierError] = [
-            .malformed(pc: 0, reason: "r"), .tooManyInstructions(count: 5000, limit: 4096), .unreachableInstruction(pc: 1),
+            .malformed(pc: 0, reason: "r"), .tooManyInstructions(count: 5000, limit: 4096), .unknownProgramType, .unreachableInstruction(pc: 1),
             .jumpOutOfFunction(pc: 0, target: 3), .fallsOffEnd(pc: 0), .backEdge(pc: 2, target: 0), .invalidCallTarget(pc: 0, target: 9),
             .unsupportedInstruction(pc: 0, what: "x"), .invalidMapReference(pc: 0, reason: "r"), .uninitializedRegister(pc: 0, register: 2),
             .framePointerWrite(pc: 0), .divisionByZero(pc: 0), .invalidShift(pc: 0, amount: 64),
