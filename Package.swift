@@ -20,6 +20,7 @@ import PackageDescription
 //   BPFBenchmarks       workloads and measurement behind `bpfkit bench` (never in tests)
 //   BPFKitCommands      the `bpfkit` subcommands (wiring only)
 //   bpfkit              thin @main executable
+//   BPFTestSupport      (tests only) where ../shared lives, a seeded generator
 let package = Package(
     name: "BPFKit",
     platforms: [.macOS(.v15)],
@@ -55,18 +56,19 @@ let package = Package(
         ]),
         .executableTarget(name: "bpfkit", dependencies: ["BPFKitCommands"]),
 
-        .testTarget(name: "BPFInstructionSetTests", dependencies: ["BPFInstructionSet"]),
-        .testTarget(name: "BPFAssemblerTests", dependencies: ["BPFAssembler"]),
+        .target(name: "BPFTestSupport", path: "Tests/BPFTestSupport"),
+        .testTarget(name: "BPFInstructionSetTests", dependencies: ["BPFInstructionSet", "BPFTestSupport"]),
+        .testTarget(name: "BPFAssemblerTests", dependencies: ["BPFAssembler", "BPFTestSupport"]),
         .testTarget(name: "BPFRuntimeTests", dependencies: ["BPFRuntime", "BPFAssembler"]),
-        .testTarget(name: "BPFMapsTests", dependencies: ["BPFMaps", "BPFLinux"]),
+        .testTarget(name: "BPFMapsTests", dependencies: ["BPFMaps", "BPFLinux", "BPFTestSupport"]),
         .testTarget(name: "BPFLinuxTests", dependencies: ["BPFLinux"]),
-        .testTarget(name: "BPFObjectTests", dependencies: ["BPFObject"]),
+        .testTarget(name: "BPFObjectTests", dependencies: ["BPFObject", "BPFTestSupport"]),
         .testTarget(name: "BPFABITests", dependencies: ["BPFABI"]),
-        .testTarget(name: "BPFVerifierTests", dependencies: ["BPFVerifier", "BPFAssembler", "BPFLinux", "BPFRuntime"]),
-        .testTarget(name: "BPFLoaderTests", dependencies: ["BPFLoader", "BPFAssembler", "BPFLinux"]),
-        .testTarget(name: "BPFConformanceTests", dependencies: ["BPFConformance"]),
-        .testTarget(name: "BPFKitCommandsTests", dependencies: ["BPFKitCommands"]),
-        .testTarget(name: "BPFJITTests", dependencies: ["BPFJIT", "BPFAssembler", "BPFConformance", "BPFVerifier"]),
+        .testTarget(name: "BPFVerifierTests", dependencies: ["BPFVerifier", "BPFAssembler", "BPFLinux", "BPFRuntime", "BPFTestSupport"]),
+        .testTarget(name: "BPFLoaderTests", dependencies: ["BPFLoader", "BPFAssembler", "BPFLinux", "BPFTestSupport"]),
+        .testTarget(name: "BPFConformanceTests", dependencies: ["BPFConformance", "BPFTestSupport"]),
+        .testTarget(name: "BPFKitCommandsTests", dependencies: ["BPFKitCommands", "BPFTestSupport"]),
+        .testTarget(name: "BPFJITTests", dependencies: ["BPFJIT", "BPFAssembler", "BPFConformance", "BPFVerifier", "BPFTestSupport"]),
         .testTarget(name: "BPFCaptureTests", dependencies: ["BPFCapture"]),
     ]
 )

@@ -1,15 +1,12 @@
 import BPFInstructionSet
 import Foundation
+import BPFTestSupport
 
 /// Reads the BPF conformance suite's `.data` files, which live next to the package
 /// (`../shared/conformance` relative to the package root).
 enum Corpus {
-    /// The package root: three levels up from this file (Tests/BPFAssemblerTests/<file>).
-    static let packageRoot = URL(fileURLWithPath: #filePath)
-        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-
-    static let testsDirectory = packageRoot.appendingPathComponent("../shared/conformance/tests").standardized
-    static let negativeDirectory = packageRoot.appendingPathComponent("../shared/conformance/negative").standardized
+    static let testsDirectory = SharedMaterial.url("conformance/tests")
+    static let negativeDirectory = SharedMaterial.url("conformance/negative")
 
     static var testsAvailable: Bool { exists(testsDirectory) }
     static var negativeAvailable: Bool { exists(negativeDirectory) }

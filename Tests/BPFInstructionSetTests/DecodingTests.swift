@@ -1,6 +1,7 @@
 @testable import BPFInstructionSet
 import Foundation
 import Testing
+import BPFTestSupport
 
 // Expected encodings follow RFC 9669 (opcode = operation | source | class) and the
 // Linux additions it does not cover (load-acquire/store-release, may_goto, callx).
@@ -226,10 +227,7 @@ struct ProgramDecoderTests {
 /// The `negative/unused-*.data` files of the conformance suite, which live next to the
 /// package (`../shared/conformance/negative` relative to the package root).
 enum UnusedCorpus {
-    /// The package root: three levels up from this file.
-    static let directory = URL(fileURLWithPath: #filePath)
-        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-        .appendingPathComponent("../shared/conformance/negative").standardized
+    static let directory = SharedMaterial.url("conformance/negative")
 
     static var available: Bool { FileManager.default.fileExists(atPath: directory.path) }
 

@@ -3,14 +3,10 @@ import BPFJIT
 import BPFRuntime
 import Foundation
 import Testing
+import BPFTestSupport
 
 /// `../shared/conformance` next to the package, when it exists.
-let conformanceFolder: String? = {
-    let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-        .deletingLastPathComponent()
-    let folder = packageRoot.deletingLastPathComponent().appendingPathComponent("shared/conformance").path
-    return FileManager.default.fileExists(atPath: folder) ? folder : nil
-}()
+let conformanceFolder: String? = SharedMaterial.exists("conformance") ? SharedMaterial.conformance : nil
 
 let skipMessage = "../shared/conformance is not present next to the package: the conformance corpus was not run on the JIT"
 

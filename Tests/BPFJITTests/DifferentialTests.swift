@@ -3,19 +3,7 @@ import BPFJIT
 import BPFRuntime
 import BPFVerifier
 import Testing
-
-/// A small seeded generator (SplitMix64), so that a failing program can be made again from its seed.
-struct SplitMix64: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
+import BPFTestSupport
 
 /// Random programs the verifier accepts: registers seeded with random constants (the
 /// inputs), a 64-byte initialised stack area, then ALU of every kind (division, modulo,

@@ -1,14 +1,11 @@
 import BPFKit
 import Foundation
 import Testing
+import BPFTestSupport
 
 /// Locates the shared sample corpus (`../shared/samples` from the package root).
 enum Samples {
-    static let root: String = {
-        var url = URL(fileURLWithPath: #filePath)
-        for _ in 0..<3 { url.deleteLastPathComponent() }
-        return url.appendingPathComponent("../shared/samples").standardizedFileURL.path
-    }()
+    static let root = SharedMaterial.samples
 
     /// Every file under the corpus that is (or claims to be) an object: `*.o` and the `invalid/` files.
     static func objects() -> [String] {

@@ -5,17 +5,14 @@ import BPFObject
 import BPFRuntime
 import Foundation
 import Testing
+import BPFTestSupport
 
 /// The real programs of `../shared/samples` on both engines: every program BPFKit
 /// verifies compiles on the JIT, and packet programs give the same results and
 /// map contents on the JIT as on the interpreter.
 @Suite("Sample objects on both engines")
 struct SampleEngineTests {
-    static let root: String = {
-        var url = URL(fileURLWithPath: #filePath)
-        for _ in 0..<3 { url.deleteLastPathComponent() }
-        return url.appendingPathComponent("../shared/samples").standardizedFileURL.path
-    }()
+    static let root = SharedMaterial.samples
 
     static func objectPaths() -> [String] {
         ["build", "linux", "cilium-examples", "suricata", "ovs", "prototype-kernel"].flatMap { directory in

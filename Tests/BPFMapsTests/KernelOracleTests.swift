@@ -1,6 +1,7 @@
 import Testing
 import BPFLinux
 @testable import BPFMaps
+import BPFTestSupport
 
 /// Runs seeded random operation sequences against a kernel map (through
 /// `bpf()`) and a BPFMaps map of the same definition, requiring identical
@@ -43,7 +44,7 @@ struct KernelOracleTests {
     func randomKeyedOperationsMatch(type: MapType) throws {
         let definition = MapDefinition(type: type, keySize: 4, valueSize: 12, maxEntries: 8)
         let pair = try Pair(definition)
-        var random = SeededGenerator(seed: 0xB0F + UInt64(type.rawValue))
+        var random = SplitMix64(seed: 0xB0F + UInt64(type.rawValue))
         let valueSize = pair.model.userValueSize
         for step in 0..<3000 {
             let key = u32(UInt32.random(in: 0..<12, using: &random))
@@ -76,7 +77,7 @@ struct KernelOracleTests {
     func randomQueueAndStackOperationsMatch(type: MapType) throws {
         let pair = try Pair(MapDefinition(type: type, keySize: 0, valueSize: 4, maxEntries: 5))
         let model = try #require(pair.model as? QueueStackMap)
-        var random = SeededGenerator(seed: 0x5EED + UInt64(type.rawValue))
+        var random = SplitMix64(seed: 0x5EED + UInt64(type.rawValue))
         for step in 0..<2000 {
             switch Int.random(in: 0..<6, using: &random) {
             case 0..<3:
@@ -95,7 +96,7 @@ struct KernelOracleTests {
     @Test func randomLPMTrieOperationsMatchIncludingIterationOrder() throws {
         let definition = MapDefinition(type: .lpmTrie, keySize: 8, valueSize: 4, maxEntries: 12, flags: MapFlags.noPreallocate)
         let pair = try Pair(definition)
-        var random = SeededGenerator(seed: 0x1A7)
+        var random = SplitMix64(seed: 0x1A7)
         func randomPrefix() -> [UInt8] {
             let length = UInt32([0, 1, 4, 8, 9, 12, 16, 20, 24, 28, 32, 33].randomElement(using: &random)!)
             var data: [UInt8] = [[10, 192, 172].randomElement(using: &random)!, [0, 168, 16, 255].randomElement(using: &random)!,
@@ -133,7 +134,7 @@ struct KernelOracleTests {
     @Test(arguments: [MapType.lruHash, .lruPerCPUHash])
     func lruInvariantsHoldOnBothSides(type: MapType) throws {
         let pair = try Pair(MapDefinition(type: type, keySize: 4, valueSize: 8, maxEntries: 16))
-        var random = SeededGenerator(seed: 0x14B)
+        var random = SplitMix64(seed: 0x14B)
         let valueSize = pair.model.userValueSize
         for step in 0..<1500 {
             let key = u32(UInt32.random(in: 0..<64, using: &random))

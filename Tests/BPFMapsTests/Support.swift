@@ -1,4 +1,5 @@
 @testable import BPFMaps
+import BPFTestSupport
 
 func bytes<T: BitwiseCopyable>(_ value: T) -> [UInt8] {
     withUnsafeBytes(of: value) { Array($0) }
@@ -12,18 +13,6 @@ func ipv4(_ a: UInt8, _ b: UInt8, _ c: UInt8, _ d: UInt8, _ length: UInt32) -> [
     LPMTrieMap.key(prefixLength: length, data: [a, b, c, d])
 }
 
-/// A tiny deterministic generator (SplitMix64) so randomised tests are reproducible.
-struct SeededGenerator: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9e37_79b9_7f4a_7c15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xbf58_476d_1ce4_e5b9
-        z = (z ^ (z >> 27)) &* 0x94d0_49bb_1331_11eb
-        return z ^ (z >> 31)
-    }
-}
 
 /// The errno of a user-space map call: 0 on success.
 func code(_ body: () throws -> Void) -> Int32 {

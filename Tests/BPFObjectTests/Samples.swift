@@ -1,15 +1,9 @@
 import Foundation
+import BPFTestSupport
 
 /// Locates the shared sample corpus (`../shared/samples` relative to the package root).
 enum Samples {
-    /// The package root: three levels up from this file (Tests/BPFObjectTests/Samples.swift).
-    static let packageRoot: String = {
-        var url = URL(fileURLWithPath: #filePath)
-        for _ in 0..<3 { url.deleteLastPathComponent() }
-        return url.path
-    }()
-
-    static let root: String = URL(fileURLWithPath: packageRoot).appendingPathComponent("../shared/samples").standardizedFileURL.path
+    static let root = SharedMaterial.samples
 
     static var isAvailable: Bool { FileManager.default.fileExists(atPath: root + "/verdicts.csv") }
 

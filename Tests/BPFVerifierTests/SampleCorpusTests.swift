@@ -2,14 +2,11 @@ import Foundation
 import Testing
 import BPFObject
 @testable import BPFVerifier
+import BPFTestSupport
 
 /// The sample objects against what Linux 6.18 decided for each program (verdicts.csv).
 @Suite struct SampleCorpusTests {
-    static let root: String = {
-        var url = URL(fileURLWithPath: #filePath)
-        for _ in 0..<3 { url.deleteLastPathComponent() }
-        return url.appendingPathComponent("../shared/samples").standardized.path
-    }()
+    static let root = SharedMaterial.samples
 
     struct Row { var file: String; var section: String; var function: String; var type: String; var verdict: String }
 

@@ -1,3 +1,4 @@
+import BPFTestSupport
 import Testing
 import Foundation
 import BPFAssembler
