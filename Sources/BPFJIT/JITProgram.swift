@@ -373,9 +373,9 @@ final class RunState: CallbackRunner {
         guard callerDepth + 1 < Registers.maxCallDepth else {
             throw .fault("the callback would nest calls deeper than \(Registers.maxCallDepth) frames")
         }
-        let savedFields: [Int32] = [Context.savedStackPointer, Context.callSite, Context.callerFramePointer,
-                                    Context.mayGotoLeft, Context.instructionCount, Context.hasPacket]
-        let saved = savedFields.map { get($0) }
+        // The caller's run state, restored after the callback (a tuple: no allocation per callback).
+        let saved = (get(Context.savedStackPointer), get(Context.callSite), get(Context.callerFramePointer),
+                     get(Context.mayGotoLeft), get(Context.instructionCount), get(Context.hasPacket))
         let savedRange = context.callerStack
         let frameTop = callerFramePointer &- UInt64(Registers.stackSize)
         set(Context.entryTarget, unit.address(ofSlot: slot))
@@ -392,7 +392,12 @@ final class RunState: CallbackRunner {
         let r0 = unit.entry(block)
         let status = RunStatus(rawValue: get(Context.status)) ?? .fellOffEnd
         set(Context.status, 0)
-        for (field, value) in zip(savedFields, saved) { set(field, value) }
+        set(Context.savedStackPointer, saved.0)
+        set(Context.callSite, saved.1)
+        set(Context.callerFramePointer, saved.2)
+        set(Context.mayGotoLeft, saved.3)
+        set(Context.instructionCount, saved.4)
+        set(Context.hasPacket, saved.5)
         setCallerStack(low: savedRange.low, context: context)
         switch status {
         case .running, .exitRequested:
