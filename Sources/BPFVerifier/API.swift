@@ -78,6 +78,9 @@ public struct VerifierInput: Sendable {
     /// The program comes with BTF function info (`.BTF.ext`): Linux requires it for
     /// callbacks and for tail calls from subprograms.
     public var hasFunctionInfo = false
+    /// A tracing program that walks a kernel iterator (`SEC("iter/...")`): Linux gives
+    /// iterators no private stacks.
+    public var isIterator = false
 
     public init(instructions: [Instruction], programType: ProgramType, maps: [VerifierMap] = [],
                 mapReferences: [Int: (map: Int, valueOffset: Int?)] = [:], lineInfo: [LineInfo] = [], name: String = "") {
@@ -112,6 +115,7 @@ public struct VerifierInput: Sendable {
         self.init(instructions: program.instructions, programType: program.type, maps: maps, mapReferences: refs,
                   lineInfo: program.lineInfo, name: program.name)
         hasFunctionInfo = !program.functionInfo.isEmpty
+        isIterator = program.sectionName.hasPrefix("iter/") || program.sectionName.hasPrefix("iter.s/")
     }
 
     func line(at pc: Int) -> LineInfo? {

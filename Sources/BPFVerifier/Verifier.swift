@@ -379,25 +379,4 @@ final class Engine {
         if copy.decisions.count > 256 { copy.decisions.removeFirst(128) }
         worklist.append(copy)
     }
-
-    func checkStackChains() throws {
-        // Longest chain of frames by stack use, each frame rounded up to 16 bytes as Linux
-        // does when the program will be JIT-compiled (round_up_stack_depth).
-        func depth(_ entry: Int) -> Int { ((stackDepth[entry] ?? 0) + 15) / 16 * 16 }
-        var best: [Int: Int] = [:]
-        func chain(_ entry: Int, _ seen: Set<Int>) -> Int {
-            if let b = best[entry] { return b }
-            var deepest = 0
-            for edge in callEdges where edge[0] == entry && !seen.contains(edge[1]) {
-                deepest = max(deepest, chain(edge[1], seen.union([edge[1]])))
-            }
-            let total = depth(entry) + deepest
-            best[entry] = total
-            return total
-        }
-        let total = chain(0, [0])
-        if total > 512 && callEdges.contains(where: { $0[0] == 0 }) {
-            throw Failure(error: .stackTooLarge(pc: 0, size: total))
-        }
-    }
 }

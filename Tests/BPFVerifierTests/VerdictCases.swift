@@ -470,6 +470,10 @@ let disagreementCases: [VerdictCase] = [
     c("tc cb second dword read", "ldxdw %r0, [%r1+56]\nexit", "ok", .schedCls),
     c("skb hwtstamp read", "ldxdw %r0, [%r1+168]\nexit", "ok"),
     c("kprobe 512 + 16 bytes with a private stack", "stb [%r10-512], 1\ncall local f\nexit\nf: mov %r0, 16\nstdw [%r10-16], 1\nexit", "ok", .kprobe),
+    c("tracepoint 512 + 16 bytes with a private stack", "stb [%r10-512], 1\ncall local f\nexit\nf: mov %r0, 16\nstdw [%r10-16], 1\nexit", "ok", .tracepoint),
+    c("raw tracepoint 48 + 480 bytes: the callee's stack is private", "stb [%r10-48], 1\ncall local f\nexit\nf: mov %r0, 16\nstdw [%r10-480], 1\nexit", "ok", .rawTracepoint),
+    c("kprobe with a tail call has no private stacks", "mov %r6, %r1\nstb [%r10-512], 1\ncall local f\nmov %r1, %r6\nlddw %r2, map:3\nmov %r3, 0\ncall 12\nmov %r0, 0\nexit\nf: mov %r0, 16\nstdw [%r10-16], 1\nexit", "stack_size", .kprobe),
+    c("xdp 512 + 16 bytes", "stb [%r10-512], 1\ncall local f\nexit\nf: mov %r0, 16\nstdw [%r10-16], 1\nexit", "stack_size", .xdp),
     c("socket filter 512 + 16 bytes", "stb [%r10-512], 1\ncall local f\nexit\nf: mov %r0, 16\nstdw [%r10-16], 1\nexit", "stack_size"),
     c("array lookup of constant key is never NULL", "mov %r2, %r10\nstw [%r10-4], 0\nadd %r2, -4\nlddw %r1, map:6\ncall 1\njeq %r0, 0, +1\nja +1\nstb [%r0+56], 8\nmov %r0, 0\nexit", "ok"),
 ]

@@ -15,7 +15,6 @@ import BPFObject
     static let openDisagreements: [String: String] = [
         "linked with offset": "Linux links scalars that differ by a constant (r4 = r2 + 1); BPFKit links exact copies only",
         "skb hwtstamp read": "__sk_buff.sk (offset 168) is PTR_TO_SOCK_COMMON_OR_NULL in Linux; BPFKit does not model socket pointers",
-        "kprobe 512 + 16 bytes with a private stack": "Linux 6.18 gives tracing programs' subprograms private stacks; BPFKit applies the combined 512-byte rule",
     ]
 
     @Test(arguments: verdictCases)
