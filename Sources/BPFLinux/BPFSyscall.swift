@@ -51,13 +51,13 @@ public enum BPFSyscall {
         #endif
     }
 
-    private typealias SyscallFunction = @convention(c) (Int, Int, Int, Int) -> Int
+    typealias SyscallFunction = @convention(c) (Int, Int, Int, Int) -> Int
 
     /// libc's `syscall(long, ...)`. It is variadic and therefore not imported
     /// into Swift; on x86-64 and arm64 Linux integer arguments of a variadic
     /// call travel in the same registers as a non-variadic call, so calling it
     /// through a four-integer C function pointer is ABI-compatible.
-    private static let syscallFunction: SyscallFunction? = {
+    static let syscallFunction: SyscallFunction? = {
         guard let symbol = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "syscall") else { return nil }
         return unsafeBitCast(symbol, to: SyscallFunction.self)
     }()

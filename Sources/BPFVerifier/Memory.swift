@@ -333,6 +333,15 @@ extension Engine {
             throw fail(.invalidMemoryAccess(pc: pc, register: Int(d.destination), kind: base.kind.description,
                                             reason: "BPF_ATOMIC stores into R\(d.destination) \(base.kind) is not allowed"))
         }
+        if !privileged, base.kind == .stack, base.value.isConstant {
+            // Linux (check_stack_read_fixed_off for an atomic): the slot's old value is used as
+            // a number, which would leak a spilled pointer.
+            let low = Int64(base.offset) + Int64(bitPattern: base.value.bits.value) + Int64(d.offset)
+            if low >= -512, low < 0, let spilled = state.frames[Int(base.target)].stack[position(low).slot].spilled,
+               spilled.isPointer {
+                throw fail(.pointerLeak(pc: pc, register: Int(d.destination), reason: "leaking pointer from stack off \(low)"))
+            }
+        }
         // As Linux: the fetch register receives what a load would (a spilled constant stays
         // known), then the slot is overwritten with unknown data (no longer a spill).
         let loaded = try access(&state, pc: pc, baseReg: Int(d.destination), offset: Int(d.offset), size: size, write: nil, isAtomic: true)

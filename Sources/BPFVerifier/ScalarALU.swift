@@ -270,45 +270,65 @@ extension Scalar {
         return r
     }
 
-    /// The low `size` bytes sign-extended to 64 bits (`movsx`, `ldxs*`).
+    /// The low `size` bytes sign-extended to 64 bits (`movsx`, `ldxs*`), as Linux 6.18 computes
+    /// it (`coerce_reg_to_size_sx`): from the signed bounds only. Known bits are not used, so a
+    /// value Linux cannot pin down is not pinned down here either.
     public func signExtended(fromBytes size: Int) -> Scalar {
         if size >= 8 { return self }
         let width = UInt64(size * 8)
-        func sext(_ v: UInt64) -> UInt64 {
+        func sext(_ v: UInt64) -> Int64 {
             let shift = 64 - width
-            return UInt64(bitPattern: Int64(bitPattern: v << shift) >> Int64(shift))
+            return Int64(bitPattern: v << shift) >> Int64(shift)
         }
-        if let c = constantValue { return .constant(sext(c)) }
-        let low = bits.cast(toBytes: size)
-        let signBit: UInt64 = 1 << (width - 1)
-        let lowMask: UInt64 = (1 << width) - 1
+        if let c = constantValue { return .constant(UInt64(bitPattern: sext(c))) }
         var r = Scalar.unknown
-        if low.mask & signBit == 0 {
-            // Sign known: the upper bits copy it.
-            r.bits = low.value & signBit == 0 ? low : Tnum(value: low.value | ~lowMask, mask: low.mask)
+        let high = UInt64(bitPattern: smax) >> width, low = UInt64(bitPattern: smin) >> width
+        let a = sext(UInt64(bitPattern: smax)), b = sext(UInt64(bitPattern: smin))
+        let lo = min(a, b), hi = max(a, b)
+        if high == low && (lo >= 0) == (hi >= 0) {
+            r.smin = lo; r.smax = hi
+            r.s32min = Int32(truncatingIfNeeded: lo); r.s32max = Int32(truncatingIfNeeded: hi)
+            r.umin = UInt64(bitPattern: lo); r.umax = UInt64(bitPattern: hi)
+            r.u32min = UInt32(truncatingIfNeeded: lo); r.u32max = UInt32(truncatingIfNeeded: hi)
+            r.bits = .range(UInt64(bitPattern: lo), UInt64(bitPattern: hi))
         } else {
-            r.bits = Tnum(value: low.value, mask: low.mask | ~lowMask)
-        }
-        // If the unsigned range stays within one block of 2^width, its endpoints keep their order.
-        if umin >> width == umax >> width {
-            let a = Int64(bitPattern: sext(umin & lowMask)), b = Int64(bitPattern: sext(umax & lowMask))
-            if a <= b { r.smin = a; r.smax = b }
-        }
-        if r.smin == .min && r.smax == .max {
-            r.smin = -Int64(signBit); r.smax = Int64(signBit - 1)
+            let bound = Int64(1) << (width - 1)
+            r.smin = -bound; r.smax = bound - 1
+            r.s32min = Int32(truncatingIfNeeded: -bound); r.s32max = Int32(truncatingIfNeeded: bound - 1)
         }
         r.sync()
         return r
     }
 
-    /// A sign-extending move into the 32-bit sub-register, zero-extended to 64 bits.
+    /// A sign-extending move into the 32-bit sub-register, zero-extended to 64 bits, as
+    /// Linux 6.18 computes it (`coerce_subreg_to_size_sx`): from the 32-bit signed bounds only.
     public func signExtended32(fromBytes size: Int) -> Scalar {
-        let wide = signExtended(fromBytes: size)
-        var r = wide.truncated(toBytes: 4)
-        // The low 32 bits of the 64-bit sign extension are the 32-bit sign extension.
-        r.s32min = max(r.s32min, Int32(clamping: wide.smin)); r.s32max = min(r.s32max, Int32(clamping: wide.smax))
+        let width = UInt32(size * 8)
+        func sext(_ v: UInt32) -> Int32 {
+            let shift = 32 - width
+            return Int32(bitPattern: v << shift) >> Int32(shift)
+        }
+        if bits.isSubregConstant {
+            return .constant(UInt64(UInt32(bitPattern: sext(UInt32(truncatingIfNeeded: bits.value)))))
+        }
+        let high = UInt32(bitPattern: s32max) >> width, low = UInt32(bitPattern: s32min) >> width
+        let a = sext(UInt32(bitPattern: s32max)), b = sext(UInt32(bitPattern: s32min))
+        let lo = min(a, b), hi = max(a, b)
+        var r = Scalar.unknown
+        if high == low && (lo >= 0) == (hi >= 0) {
+            r.s32min = lo; r.s32max = hi
+            r.u32min = UInt32(bitPattern: lo); r.u32max = UInt32(bitPattern: hi)
+            r.bits = Tnum.range(UInt64(UInt32(bitPattern: lo)), UInt64(UInt32(bitPattern: hi))).subreg
+        } else {
+            let bound = Int32(1) << (width - 1)
+            r.s32min = -bound; r.s32max = bound - 1
+            r.bits = Tnum.unknown.subreg
+        }
+        // Zero-extended to 64 bits.
+        r.umin = UInt64(r.u32min); r.umax = UInt64(r.u32max)
+        r.smin = Int64(r.umin); r.smax = Int64(r.umax)
         r.sync()
-        return r.isContradictory ? wide.truncated(toBytes: 4) : r
+        return r
     }
 
     /// The result of a byte-swap (`be16`, `bswap32`...); `size` in bytes.

@@ -280,9 +280,21 @@ extension Engine {
             throw fail(.pointerArithmetic(pc: pc, register: ptrReg, reason: "pointer arithmetic on \(ptr.kind) prohibited"))
         default: break
         }
+        if !privileged && srcReg >= 0 {
+            try sanitizeRegisterOffset(pc, op, dstReg: dstReg, ptrReg: ptrReg, scalarReg: ptrReg == dstReg ? srcReg : dstReg,
+                                       ptr: ptr, scalar: scalar.value)
+        }
         if !privileged && ptr.kind == .stack && !scalar.value.isConstant {
             throw fail(.pointerArithmetic(pc: pc, register: ptrReg, reason: "variable stack access prohibited for !root"))
         }
+        let result = try movedPointer(pc, op, dstReg, ptr, scalar)
+        if !privileged { try sanitizeResult(pc, dstReg: dstReg, result) }
+        return result
+    }
+
+    /// The pointer after `ptr op= scalar` (Linux's bounds arithmetic in `adjust_ptr_min_max_vals`).
+    private func movedPointer(_ pc: Int, _ op: ScalarOperation, _ dstReg: Int, _ ptr: RegisterValue,
+                              _ scalar: RegisterValue) throws -> RegisterValue {
         let s = scalar.value
         if s.smin == .min {
             throw fail(.pointerArithmetic(pc: pc, register: dstReg,

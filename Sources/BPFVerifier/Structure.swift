@@ -41,6 +41,10 @@ struct ProgramStructure {
         // Functions: entry 0, every `call local` target and every `lddw func:` target.
         var entries: Set<Int> = [0]
         for d in decoded where d.operation == .callLocal || d.operation == .loadFunction {
+            // Linux's add_subprog_and_kfunc: subprograms need CAP_BPF.
+            if options.profile == .unprivileged {
+                throw .privilegedOnly(pc: d.index, what: "calls of other BPF functions and function pointers")
+            }
             guard let t = d.target, slots[t] != nil else { throw .invalidCallTarget(pc: d.index, target: d.target ?? -1) }
             entries.insert(t)
         }

@@ -11,6 +11,8 @@ public enum VerifierError: Error, Sendable, Hashable {
     case jumpOutOfFunction(pc: Int, target: Int)
     case fallsOffEnd(pc: Int)
     case backEdge(pc: Int, target: Int)
+    /// Something Linux allows only with CAP_BPF or CAP_SYS_ADMIN (the privileged profile).
+    case privilegedOnly(pc: Int, what: String)
     case invalidCallTarget(pc: Int, target: Int)
     case unsupportedInstruction(pc: Int, what: String)
     case invalidMapReference(pc: Int, reason: String)
@@ -56,7 +58,7 @@ public enum VerifierError: Error, Sendable, Hashable {
         switch self {
         case .tooManyInstructions, .unknownProgramType: 0
         case .malformed(let pc, _), .unreachableInstruction(let pc), .jumpOutOfFunction(let pc, _),
-             .fallsOffEnd(let pc), .backEdge(let pc, _), .invalidCallTarget(let pc, _), .unsupportedInstruction(let pc, _),
+             .fallsOffEnd(let pc), .backEdge(let pc, _), .privilegedOnly(let pc, _), .invalidCallTarget(let pc, _), .unsupportedInstruction(let pc, _),
              .invalidMapReference(let pc, _), .uninitializedRegister(let pc, _), .framePointerWrite(let pc),
              .divisionByZero(let pc), .invalidShift(let pc, _), .pointerArithmetic(let pc, _, _),
              .pointerComparison(let pc, _), .pointerLeak(let pc, _, _), .invalidMemoryAccess(let pc, _, _, _),
@@ -82,6 +84,7 @@ public enum VerifierError: Error, Sendable, Hashable {
         case .jumpOutOfFunction: "jump_out_of_func"
         case .fallsOffEnd: "falls_off_end"
         case .backEdge: "back_edge"
+        case .privilegedOnly: "privileged_only"
         case .invalidCallTarget: "call_target"
         case .unsupportedInstruction: "unsupported"
         case .invalidMapReference: "map_ref"
@@ -128,6 +131,7 @@ public enum VerifierError: Error, Sendable, Hashable {
         case .jumpOutOfFunction(_, let target): return "jump out of range: the target \(target) is in another function"
         case .fallsOffEnd: return "last insn is not an exit or jmp: execution can run past the end of the function"
         case .backEdge(let pc, let target): return "back-edge from insn \(pc) to \(target)"
+        case .privilegedOnly(_, let what): return "\(what) are allowed for CAP_BPF and CAP_SYS_ADMIN only"
         case .invalidCallTarget(_, let target): return "the call target \(target) is not a function start"
         case .unsupportedInstruction(_, let what): return "\(what) is not supported"
         case .invalidMapReference(_, let reason): return reason
@@ -197,6 +201,7 @@ public enum VerifierError: Error, Sendable, Hashable {
         case .tooManyPendingBranches: return "each iteration of a loop with branches in it leaves paths to explore; move the loop body into a bpf_loop() callback or reduce the iteration count"
         case .stackTooLarge: return "use less stack (move buffers into a per-CPU array map)"
         case .backEdge: return "loops need CAP_BPF (the privileged profile)"
+        case .privilegedOnly: return "inline the function (`static __always_inline`), or load the program with the privileged profile (CAP_BPF)"
         case .malformed: return "the instruction bytes do not decode; rebuild the object, or check hand-written assembly for a bad opcode or a jump into the middle of an lddw"
         case .unknownProgramType: return "put the function in a section that names its type, as libbpf expects (SEC(\"xdp\"), SEC(\"tc\"), SEC(\"kprobe/...\")), or give the type (--type)"
         case .tooManyInstructions: return "split the program with tail calls or bpf-to-bpf calls, or load it with the privileged profile (1,000,000 instructions)"

@@ -98,3 +98,28 @@ struct BPFSyscallKernelTests {
         #expect(error?.description.hasPrefix("BPF_PROG_LOAD failed:") == true)
     }
 }
+
+@Suite("Unprivileged bpf() calls", .enabled(if: BPFSyscall.isAvailable, "bpf() is not permitted here (needs CAP_BPF or root)"))
+struct UnprivilegedCallerTests {
+    /// `mov r0, 0; exit`.
+    static let returnZero: [UInt64] = [0x0000_0000_0000_00b7, 0x0000_0000_0000_0095]
+
+    @Test func aThreadWithoutCapabilitiesCannotLoadTracingPrograms() throws {
+        // kprobe (2) needs CAP_BPF and CAP_PERFMON whatever the sysctl says.
+        let refused = try UnprivilegedCaller.run { () -> Int32? in
+            do throws(BPFSystemError) { _ = try BPFSyscall.loadProgram(type: 2, instructions: Self.returnZero, logLevel: 0); return nil }
+            catch { return error.errno }
+        }
+        #expect(refused == EPERM)
+        // The rest of the process keeps its privileges.
+        #expect(throws: Never.self) { try BPFSyscall.loadProgram(type: 2, instructions: Self.returnZero, logLevel: 0) }
+    }
+
+    @Test func aSocketFilterLoadsWhenTheKernelAllowsUnprivilegedCallers() throws {
+        let result = try UnprivilegedCaller.run { () -> Int32 in
+            do throws(BPFSystemError) { _ = try BPFSyscall.loadProgram(type: 1, instructions: Self.returnZero, logLevel: 0); return 0 }
+            catch { return error.errno }
+        }
+        #expect(result == (UnprivilegedCaller.isPermitted ? 0 : EPERM))
+    }
+}

@@ -118,3 +118,54 @@ import BPFObject
                 "BPFKit refused \(tally.linuxOnly.count) programs Linux accepts; seeds \(tally.linuxOnly.prefix(20).map(\.0.seed))")
     }
 }
+
+/// Random socket filters judged by BPFKit's unprivileged profile and by Linux's unprivileged
+/// verifier (a thread without capabilities). Linux refuses unprivileged loads while
+/// `kernel.unprivileged_bpf_disabled` is not 0, the default on most distributions; the test
+/// then says so and checks nothing.
+///
+/// `BPFKIT_DIFF_UNPRIVILEGED_PROGRAMS` sets how many programs (default 2,000).
+@Suite struct UnprivilegedDifferentialTests {
+    static var programCount: Int {
+        ProcessInfo.processInfo.environment["BPFKIT_DIFF_UNPRIVILEGED_PROGRAMS"].flatMap(Int.init) ?? 2_000
+    }
+
+    @Test func randomProgramsAgreeWithUnprivilegedLinux() throws {
+        guard LinuxOracle.isUnprivilegedAvailable else {
+            print("skipping the unprivileged differential test: bpf() is refused to unprivileged callers (set kernel.unprivileged_bpf_disabled=0 to run it)")
+            return
+        }
+        let verifier = Verifier(options: VerifierOptions(profile: .unprivileged, complexityLimit: 100_000))
+        let programs = try (0..<Self.programCount).map { i in
+            let seed = DifferentialTests.firstSeed &+ 0x10_0000 &+ UInt64(i)
+            var options = RandomProgramGenerator.Options()
+            if seed % 5 == 4 { options.blocks = 6...12 }
+            let program = RandomProgramGenerator.program(seed: seed, options: options)
+            return (program, try Assembler.assembleProgram(program.source).instructions)
+        }
+        let verdicts = try #require(LinuxOracle.unprivilegedVerdicts(of: programs.map { ($0.1, $0.0.type) }))
+        var both = 0, neither = 0
+        var bpfkitOnly: [String] = [], linuxOnly: [String] = []
+        for ((program, instructions), linux) in zip(programs, verdicts) {
+            let result = verifier.verify(VerifierInput(instructions: instructions, programType: program.type,
+                                                       maps: OracleMaps.descriptions))
+            let report = "seed \(program.seed):\n\(program.source)\n  BPFKit: \(result.summary)\n  Linux: \(LinuxOracle.tail(linux.log))"
+            switch (result.isAccepted, linux.accepted) {
+            case (true, true): both += 1
+            case (false, false): neither += 1
+            case (true, false): bpfkitOnly.append(report)
+            case (false, true): linuxOnly.append(report)
+            }
+        }
+        let count = programs.count
+        print("""
+            unprivileged differential: \(count) random socket filters: agreement \(both + neither)/\(count); \
+            accepted by both \(both), refused by both \(neither), accepted only by BPFKit \(bpfkitOnly.count), \
+            accepted only by Linux \(linuxOnly.count)
+            """)
+        for report in (bpfkitOnly + linuxOnly).prefix(6) { print("UNPRIVILEGED DISAGREEMENT " + report) }
+        #expect(bpfkitOnly.isEmpty, "BPFKit's unprivileged profile accepted \(bpfkitOnly.count) programs Linux refuses")
+        #expect(Double(linuxOnly.count) <= DifferentialTests.overStrictLimit * Double(count),
+                "BPFKit's unprivileged profile refused \(linuxOnly.count) programs Linux accepts")
+    }
+}

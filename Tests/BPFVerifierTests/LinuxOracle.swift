@@ -48,6 +48,23 @@ enum LinuxOracle {
         }
     }
 
+    /// Whether Linux's unprivileged verifier can be asked: `bpf()` works and the kernel lets
+    /// callers without capabilities load programs (`kernel.unprivileged_bpf_disabled` is 0).
+    static var isUnprivilegedAvailable: Bool { isAvailable && UnprivilegedCaller.isPermitted }
+
+    /// Loads the program into Linux from a thread without capabilities, as an unprivileged
+    /// user would; nil when the kernel cannot be asked that way.
+    static func unprivilegedVerdict(of instructions: [Instruction], type: ProgramType) -> Verdict? {
+        unprivilegedVerdicts(of: [(instructions, type)])?[0]
+    }
+
+    /// Linux's unprivileged verdicts on many programs, asked from one thread without capabilities.
+    static func unprivilegedVerdicts(of programs: [([Instruction], ProgramType)]) -> [Verdict]? {
+        guard isUnprivilegedAvailable else { return nil }
+        let verdicts = try? UnprivilegedCaller.run { programs.map { verdict(of: $0.0, type: $0.1) } }
+        return verdicts.flatMap { $0.contains { $0 == nil } ? nil : $0.map { $0! } }
+    }
+
     /// Loads the program into Linux; nil when the kernel cannot be asked.
     static func verdict(of instructions: [Instruction], type: ProgramType, withLog: Bool = true) -> Verdict? {
         guard let words = kernelWords(instructions) else { return nil }

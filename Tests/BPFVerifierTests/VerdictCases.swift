@@ -411,6 +411,11 @@ let loopAndArithmeticCases: [VerdictCase] = [
 
 /// Linux verifier bugs of the past, each named.
 let regressionCases: [VerdictCase] = [
+    // Linux 6.18 sign-extends from the signed bounds only (coerce_reg_to_size_sx): the low 16 bits
+    // of `w4 << 30` are known zero, yet Linux cannot tell r9 is 0 and checks the fall-through.
+    c("movsx does not use known low bits", "ldxw %r4, [%r1+0]\nlsh32 %r4, 30\nmovsx1632 %r9, %r4\njslt %r9, 10, +1\nstb [%r10+8], 1\nmov %r0, 0\nexit", "bounds"),
+    c("movsx keeps a range of one sign", "ldxw %r4, [%r1+0]\nand %r4, 15\nmovsx864 %r9, %r4\njsle %r9, 15, +1\nstb [%r10+8], 1\nmov %r0, 0\nexit", "ok"),
+    c("movsx of a range crossing the sign bit", "ldxw %r4, [%r1+0]\nand %r4, 255\nmovsx864 %r9, %r4\njsle %r9, 127, +1\nstb [%r10+8], 1\nmov %r0, 0\nexit", "ok"),
     // CVE-2017-16995: `mov32 r2, -1` is 0x00000000ffffffff; comparing it with the sign-extended
     // immediate -1 is never equal, so the jump is always taken and the bad dereference on the
     // taken side must be seen.
@@ -435,8 +440,18 @@ let regressionCases: [VerdictCase] = [
     c("pruning keeps precision of index", P.lookup(5) + "\njeq %r0, 0, out\nldxdw %r2, [%r0+0]\nmov %r4, 0\njgt %r2, 10, +1\nmov %r4, 100\nand %r2, 15\nadd %r0, %r4\nldxb %r0, [%r0+0]\nexit\nout: mov %r0, 0\nexit", "bounds"),
 ]
 
-/// The unprivileged profile (not checked against Linux: the oracle loads as root).
+/// The unprivileged profile. `linuxAgreesWithTheUnprivilegedCases` checks them against Linux's
+/// unprivileged verifier where the kernel allows unprivileged loads.
 let unprivilegedCases: [VerdictCase] = [
+    c("unprivileged bpf-to-bpf call", "call local f\nexit\nf: mov %r0, 0\nexit", "privileged_only", .socketFilter, .unprivileged),
+    c("unprivileged ctx plus register", "mov %r2, 8\nadd %r1, %r2\nmov %r0, 0\nexit", "ptr_arith", .socketFilter, .unprivileged),
+    c("unprivileged ctx plus immediate", "add %r1, 8\nmov %r0, 0\nexit", "ok", .socketFilter, .unprivileged),
+    c("unprivileged stack plus register", "mov %r2, -8\nmov %r3, %r10\nadd %r3, %r2\nstdw [%r3+0], 1\nmov %r0, 0\nexit", "ok", .socketFilter, .unprivileged),
+    c("unprivileged stack pointer moved out of the frame", "mov %r3, %r10\nadd %r3, 8\nmov %r0, 0\nexit", "ptr_arith", .socketFilter, .unprivileged),
+    c("unprivileged map value plus mixed-sign register", P.lookup(0) + "\njeq %r0, 0, +5\nldxw %r2, [%r0+0]\nand %r2, 7\nsub %r2, 4\nadd %r0, %r2\nmov %r0, 0\nexit", "ptr_arith", .socketFilter, .unprivileged),
+    c("unprivileged map value plus bounded register", P.lookup(0) + "\njeq %r0, 0, +4\nldxw %r2, [%r0+0]\nand %r2, 7\nadd %r0, %r2\nmov %r0, 0\nexit", "ok", .socketFilter, .unprivileged),
+    c("unprivileged map value moved past its end", P.lookup(0) + "\njeq %r0, 0, +2\nadd %r0, 16\nmov %r0, 0\nexit", "ptr_arith", .socketFilter, .unprivileged),
+    c("unprivileged atomic on a spilled pointer", "stxdw [%r10-8], %r1\nmov %r2, 1\nlock add [%r10-8], %r2\nmov %r0, 0\nexit", "ptr_leak", .socketFilter, .unprivileged),
     c("unprivileged stack pointer in r0", "mov %r0, %r10\nexit", "ptr_leak", .socketFilter, .unprivileged),
     c("unprivileged pointer spilled to stack is fine", "stxdw [%r10-8], %r1\nmov %r0, 0\nexit", "ok", .socketFilter, .unprivileged),
     c("unprivileged pointer minus pointer", "mov %r2, %r10\nsub %r2, %r10\nmov %r0, 0\nexit", "ptr_arith", .socketFilter, .unprivileged),

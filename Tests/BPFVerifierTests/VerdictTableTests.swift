@@ -53,6 +53,27 @@ import BPFObject
         }
     }
 
+    /// The unprivileged cases of both tables against Linux's unprivileged verifier (a thread
+    /// without capabilities). Linux refuses such loads while `kernel.unprivileged_bpf_disabled`
+    /// is not 0, its default on most distributions; the test then says so and checks nothing.
+    @Test func linuxAgreesWithTheUnprivilegedCases() throws {
+        let unprivileged = verdictCases.filter { $0.profile == .unprivileged }.map { ($0.name, $0.source, $0.type, $0.expected) }
+            + cases.filter { $0.profile == .unprivileged && !$0.functionInfo }.map { ($0.name, $0.source, $0.type, $0.expected) }
+        guard LinuxOracle.isUnprivilegedAvailable else {
+            print("skipping the Linux check of \(unprivileged.count) unprivileged cases: bpf() is refused to unprivileged callers (set kernel.unprivileged_bpf_disabled=0 to run it)")
+            return
+        }
+        var compared = 0
+        for (name, source, type, expected) in unprivileged {
+            let program = try Assembler.assembleProgram(source)
+            let linux = try #require(LinuxOracle.unprivilegedVerdict(of: program.instructions, type: type))
+            compared += 1
+            #expect(linux.accepted == (expected == "ok"),
+                    "\(name): unprivileged Linux \(linux.accepted ? "accepts" : "refuses (errno \(linux.errno))"), the table says \(expected)\n\(LinuxOracle.tail(linux.log))")
+        }
+        #expect(compared == unprivileged.count)
+    }
+
     /// The older table (CaseTableTests) against Linux too: its maps are the first five of
     /// `OracleMaps.descriptions`, shape for shape. Cases that need BTF function info are left out
     /// (the oracle loads bare instructions).
