@@ -209,10 +209,11 @@ extension Engine {
             if size == 8 && spillSize == 8 { return spilled }
             if spilled.isPointer { throw fail(.invalidSpillSize(pc: pc)) }
             if size <= spillSize && index == 0 {
-                // A narrow fill of a spilled scalar: its low bytes.
+                // A narrow fill of a spilled scalar: the whole spilled value, which the load
+                // then truncates or sign-extends from its bounds, as Linux does (a sign-extending
+                // fill sees the spilled register's range, not the low bytes' range).
                 var v = spilled
                 if v.value.umax >> UInt64(size * 8) != 0 { v.id = 0 }
-                if size < 8 { v.value = v.value.truncated(toBytes: size) }
                 return v
             }
             lastStackAccess = 0
