@@ -175,9 +175,11 @@ extension Engine {
         lastStackAccess = HistoryFlag.stack(frame: frameIndex, slot: slot)
         if let w = write {
             var s = state.frames[frameIndex].stack[slot]
-            if w.kind == .scalar && index == 0 && (size == 8 || privileged) {
+            if w.kind == .scalar && index == 0 && privileged {
                 // A register spill (Linux's save_register_state), also of the low 1, 2 or 4
                 // bytes: the value is kept, and read back whole by a fill of the same size.
+                // Linux tracks spilled scalars only for CAP_BPF: unprivileged stores leave
+                // unknown (or zero) bytes.
                 var v = w
                 if size < 8 && v.value.umax >> UInt64(size * 8) != 0 { v.id = 0 }
                 s.spilled = v
@@ -189,7 +191,7 @@ extension Engine {
                 s = StackSlot(bytes: 0x0303030303030303, spilled: w)
             } else {
                 if let spilled = s.spilled {
-                    if spilled.isPointer && !privileged {
+                    if spilled.isPointer && !privileged && size != 8 {
                         throw fail(.invalidMemoryAccess(pc: pc, register: baseReg, kind: "fp", reason: "attempt to corrupt spilled pointer on stack"))
                     }
                     s.spilled = nil

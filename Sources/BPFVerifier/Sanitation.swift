@@ -4,17 +4,54 @@
 extension Engine {
     static let forUnprivileged = "pointer arithmetic with it prohibited for !root"
 
+    /// What Linux records about a register-source `add`/`sub` (`insn_aux_data.alu_state` and
+    /// `alu_limit`): every path through the instruction must agree, or masking the offset
+    /// for one path would be wrong for another.
+    struct ALUSanitation: Equatable {
+        static let sanitizeSource: UInt8 = 1, sanitizeDestination: UInt8 = 2, negativeValue: UInt8 = 4
+        static let nonPointer: UInt8 = 8, immediate: UInt8 = 16
+        var state: UInt8
+        var limit: Int64
+    }
+
+    /// Records the instruction's sanitation state; refuses when another path recorded a different one.
+    func recordSanitation(_ pc: Int, _ op: ScalarOperation, dstReg: Int, _ record: ALUSanitation) throws {
+        if let previous = aluSanitation[pc], previous != record {
+            throw fail(.pointerArithmetic(pc: pc, register: dstReg,
+                                          reason: "tried to \(op == .add ? "add" : "sub") from different maps, paths or scalars, \(Self.forUnprivileged)"))
+        }
+        aluSanitation[pc] = record
+    }
+
     /// Before `ptr op= scalar` with a register source: the offset register must not have
     /// mixed-sign bounds, and only stack and map value pointers may move, within their object.
+    /// Returns what the commit after the move needs.
     func sanitizeRegisterOffset(_ pc: Int, _ op: ScalarOperation, dstReg: Int, ptrReg: Int, scalarReg: Int,
-                                ptr: RegisterValue, scalar: Scalar) throws {
-        let opName = op == .add ? "add" : "sub"
+                                ptr: RegisterValue, scalar: Scalar) throws -> (maskToLeft: Bool, record: ALUSanitation) {
         let offsetIsNegative = scalar.smin < 0
         if !scalar.isConstant && offsetIsNegative != (scalar.smax < 0) {
             throw fail(.pointerArithmetic(pc: pc, register: scalarReg,
                                           reason: "has unknown scalar with mixed signed bounds, \(Self.forUnprivileged)"))
         }
         let maskToLeft = (op == .add && offsetIsNegative) || (op == .sub && !offsetIsNegative)
+        let limit = try pointerLimit(pc, op, dstReg: dstReg, ptrReg: ptrReg, ptr, maskToLeft: maskToLeft)
+        var state = ptrReg == dstReg ? ALUSanitation.sanitizeSource : ALUSanitation.sanitizeDestination
+        if offsetIsNegative { state |= ALUSanitation.negativeValue }
+        if scalar.isConstant { state |= ALUSanitation.immediate }
+        return (maskToLeft, ALUSanitation(state: state, limit: limit))
+    }
+
+    /// After the move: the window narrows to how far the pointer moved (Linux's commit phase).
+    func commitSanitation(_ pc: Int, _ op: ScalarOperation, dstReg: Int, result: RegisterValue,
+                          maskToLeft: Bool, before: ALUSanitation) throws {
+        let limit = try pointerLimit(pc, op, dstReg: dstReg, ptrReg: dstReg, result, maskToLeft: maskToLeft)
+        try recordSanitation(pc, op, dstReg: dstReg, ALUSanitation(state: before.state, limit: abs(before.limit - limit)))
+    }
+
+    /// Linux's `retrieve_ptr_limit`: how far the pointer may move in the masked direction.
+    func pointerLimit(_ pc: Int, _ op: ScalarOperation, dstReg: Int, ptrReg: Int, _ ptr: RegisterValue,
+                      maskToLeft: Bool) throws -> Int64 {
+        let opName = op == .add ? "add" : "sub"
         let limit: Int64, maximum: Int64
         switch ptr.kind {
         case .stack:
@@ -30,6 +67,7 @@ extension Engine {
         if limit >= maximum {
             throw fail(.pointerArithmetic(pc: pc, register: dstReg, reason: "tried to \(opName) beyond pointer bounds, \(Self.forUnprivileged)"))
         }
+        return limit
     }
 
     /// After the arithmetic: a stack pointer stays a constant offset inside the frame, a map

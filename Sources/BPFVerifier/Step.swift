@@ -228,6 +228,10 @@ extension Engine {
             if !nonZero { facts[pc].divisorNonZero = false }
         }
         if dst.kind == .scalar && src.kind == .scalar {
+            if !privileged && !isImm && (op == .add || op == .sub) {
+                // Linux's sanitize_val_alu: the instruction adds numbers on every path.
+                try recordSanitation(pc, op, dstReg: dstReg, ALUSanitation(state: ALUSanitation.nonPointer, limit: 0))
+            }
             var r = RegisterValue.scalar(Scalar.apply(op, dst.value, src.value, is32: is32))
             r.id = 0
             path.state[register: dstReg] = r
@@ -280,15 +284,19 @@ extension Engine {
             throw fail(.pointerArithmetic(pc: pc, register: ptrReg, reason: "pointer arithmetic on \(ptr.kind) prohibited"))
         default: break
         }
+        var sanitation: (maskToLeft: Bool, record: ALUSanitation)?
         if !privileged && srcReg >= 0 {
-            try sanitizeRegisterOffset(pc, op, dstReg: dstReg, ptrReg: ptrReg, scalarReg: ptrReg == dstReg ? srcReg : dstReg,
-                                       ptr: ptr, scalar: scalar.value)
+            sanitation = try sanitizeRegisterOffset(pc, op, dstReg: dstReg, ptrReg: ptrReg,
+                                                    scalarReg: ptrReg == dstReg ? srcReg : dstReg, ptr: ptr, scalar: scalar.value)
         }
         if !privileged && ptr.kind == .stack && !scalar.value.isConstant {
             throw fail(.pointerArithmetic(pc: pc, register: ptrReg, reason: "variable stack access prohibited for !root"))
         }
         let result = try movedPointer(pc, op, dstReg, ptr, scalar)
         if !privileged { try sanitizeResult(pc, dstReg: dstReg, result) }
+        if let sanitation {
+            try commitSanitation(pc, op, dstReg: dstReg, result: result, maskToLeft: sanitation.maskToLeft, before: sanitation.record)
+        }
         return result
     }
 

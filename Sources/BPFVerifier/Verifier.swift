@@ -80,6 +80,8 @@ final class Engine {
     var callEdges: Set<[Int]> = []
     /// Pointer kind seen by each load/store (for the mixed-pointer rule).
     var accessKinds: [Int: RegisterKind] = [:]
+    /// Unprivileged register-source add/sub: what each instruction recorded (Spectre v1 masking).
+    var aluSanitation: [Int: ALUSanitation] = [:]
     /// Set by a fixed-offset stack access during the current instruction (for backtracking).
     var lastStackAccess: UInt64 = 0
     /// Set when a store wrote zero bytes (not a spill) to the stack.
