@@ -152,7 +152,9 @@ extension Engine {
         state.forEachRegister { reg in
             guard reg.mayBeNull && reg.id == id else { return }
             if isNull {
-                if reg.referenceID != 0 { released = reg.referenceID }
+                // Only the acquiring pointer itself (id == ref_obj_id) drops its reference
+                // when NULL; a socket derived from it (bpf_sk_fullsock) does not.
+                if reg.referenceID != 0 && reg.referenceID == id { released = reg.referenceID }
                 reg = .constant(0)
             } else {
                 reg.mayBeNull = false
