@@ -133,7 +133,7 @@ extension Engine {
             if !(s.kind == .scalar && s.value.isConst(is32: is32)) { swap(&p, &s); o = op.flipped }
             // Only pointers Linux knows are never NULL (`reg_not_null`) decide a NULL test.
             guard s.kind == .scalar, s.value.isConst(is32: is32), p.isPointer, !p.mayBeNull,
-                  p.kind == .mapValue || p.kind == .memory else { return nil }
+                  p.kind == .mapValue || p.kind == .memory || p.kind.isSocket else { return nil }
             guard s.value.constValue(is32: is32) == 0 else { return nil }
             switch o {
             case .eq: return false
