@@ -159,6 +159,10 @@ extension Engine {
             state[register: 0] = .uninitialized
         case .mapValueOrNull:
             guard let m = map, let index = input.maps.firstIndex(of: m) else { throw fail(.unknownHelper(pc: pc, id: id)) }
+            if m.type == .sockmap || m.type == .sockhash {
+                state[register: 0] = socketFromMap(&state, pc: pc, name: proto.name)
+                break
+            }
             var v = mapValuePointer(index, offset: 0, pc: pc)
             v.mayBeNull = !lookupCannotFail
             v.id = newID()

@@ -85,10 +85,19 @@ extension Engine {
         }
     }
 
+    /// bpf_map_lookup_elem on a sockmap or sockhash: Linux gives the socket itself
+    /// (PTR_TO_SOCKET once checked, `mark_ptr_or_null_reg`) and takes a reference
+    /// (`is_acquire_function`). A run-time sockmap must therefore hand out sockets, never
+    /// the map's value bytes (BPFMaps has no sockmap: such programs do not load).
+    func socketFromMap(_ state: inout AbstractState, pc: Int, name: String) -> RegisterValue {
+        socketResult(&state, pc: pc, helper: -1, name: name, argument: .uninitialized,
+                     shape: SocketHelpers.Result(kind: .socket, acquires: true))
+    }
+
     /// The socket-or-NULL a helper returns; an acquiring lookup records its reference in `state`.
     func socketResult(_ state: inout AbstractState, pc: Int, helper id: Int32, name: String,
-                      argument: RegisterValue) -> RegisterValue {
-        let shape = SocketHelpers.result(helper: id)
+                      argument: RegisterValue, shape: SocketHelpers.Result? = nil) -> RegisterValue {
+        let shape = shape ?? SocketHelpers.result(helper: id)
         var value = RegisterValue(kind: shape.kind, mayBeNull: true)
         if shape.acquires {
             // As Linux: the pointer's id is its reference, so the NULL branch of a check drops it.

@@ -188,5 +188,11 @@ let socketCases: [VerdictCase] = [
     c("sk lookup in a subprogram never released", "call local f\nmov %r0, 0\nexit\nf: " + S.lookup() + "exit", "unreleased_ref"),
     c("sk lookup in a loop released each time", "mov %r6, %r1\nmov %r7, 0\nl: mov %r1, %r6\n" + S.lookup().replacingOccurrences(of: "mov %r6, %r1\n", with: "") + "jeq %r0, 0, +2\nmov %r1, %r0\ncall 86\nadd %r7, 1\njlt %r7, 4, l\nmov %r0, 0\nexit", "ok"),
     c("sk lookup in a loop leaking", "mov %r6, %r1\nmov %r7, 0\nl: mov %r1, %r6\n" + S.lookup().replacingOccurrences(of: "mov %r6, %r1\n", with: "") + "add %r7, 1\njlt %r7, 4, l\nmov %r0, 0\nexit", "unreleased_ref"),
+    // A sockmap lookup gives a referenced full socket.
+    c("sockmap lookup and release", Programs.lookup(7) + "\njeq %r0, 0, +3\nldxw %r2, [%r0+8]\nmov %r1, %r0\ncall 86\nmov %r0, 0\nexit", "ok"),
+    c("sockmap lookup without release", Programs.lookup(7) + "\nmov %r0, 0\nexit", "unreleased_ref"),
+    c("sockmap lookup 8-byte read", Programs.lookup(7) + "\njeq %r0, 0, +3\nldxdw %r2, [%r0+0]\nmov %r1, %r0\ncall 86\nmov %r0, 0\nexit", "sock_access"),
+    c("sockmap lookup write", Programs.lookup(7) + "\njeq %r0, 0, +3\nstw [%r0+0], 1\nmov %r1, %r0\ncall 86\nmov %r0, 0\nexit", "sock_access"),
+    c("sockmap lookup without null check", Programs.lookup(7) + "\nldxw %r2, [%r0+4]\nmov %r0, 0\nexit", "null"),
     c("sk lookup not offered to socket filters", S.lookup() + "mov %r0, 0\nexit", "helper_unavailable", .socketFilter),
 ]
