@@ -27,7 +27,7 @@ enum SocketHelpers {
         switch id {
         case skRelease: return .released
         case skAssign where programType == .skLookup: return .fullSocketOrNull
-        case skStorageGet, skStorageDelete where programType == .cgroupSock: return .context
+        case skStorageGet where programType == .cgroupSock, skStorageDelete where programType == .cgroupSock: return .context
         // sk_fullsock, tcp_sock, get_listener_sock (ARG_PTR_TO_SOCK_COMMON); tcp_check_syncookie,
         // tcp_gen_syncookie, sk_storage_get/delete, sk_assign (tc), sk_cgroup_id,
         // sk_ancestor_cgroup_id, skc_to_* (ARG_PTR_TO_BTF_ID_SOCK_COMMON): the same kinds here.

@@ -83,6 +83,30 @@ import BPFObject
         #expect(!StateComparison.register(referenced, covers: RegisterValue(kind: .socket), &ids, .notExact))
     }
 
+    /// Per-program-type socket arguments the kernel oracle cannot load bare (sk_lookup needs its
+    /// attach type, socket storage a BTF-described map).
+    @Test func programTypeSpecificSocketArguments() throws {
+        // bpf_sk_assign in sk_lookup programs takes a full socket or NULL (ARG_PTR_TO_SOCKET_OR_NULL).
+        let assignNull = "mov %r2, 0\nmov %r3, 0\ncall 124\nmov %r0, 1\nexit"
+        #expect(try verify(assignNull, .skLookup).isAccepted)
+        #expect(try verify(assignNull, .schedCls).refusal?.error.kind == "sock_arg")
+        // bpf_sk_storage_get in cgroup/sock programs takes the context (the socket itself).
+        let storage = VerifierMap(name: "st", type: .skStorage, keySize: 4, valueSize: 8, maxEntries: 0)
+        func storageVerdict(_ source: String, _ type: ProgramType) throws -> VerificationResult {
+            let program = try Assembler.assembleProgram(source)
+            return Verifier().verify(VerifierInput(instructions: program.instructions, programType: type, maps: [storage]))
+        }
+        // (cgroup/sock programs have bpf_sk_storage_get only.)
+        let getByContext = "stdw [%r10-8], 0\nmov %r2, %r1\nmov %r3, %r10\nadd %r3, -8\nmov %r4, 0\nlddw %r1, map:0\ncall 107\nmov %r0, 1\nexit"
+        // The socket argument passes; the value argument (map value or NULL) is not modelled yet.
+        guard case .helperArgument(_, _, 3, _)? = try storageVerdict(getByContext, .cgroupSock).refusal?.error else {
+            Issue.record("expected cgroup/sock's bpf_sk_storage_get to take the context as its socket"); return
+        }
+        #expect(try storageVerdict(getByContext, .cgroupSkb).refusal?.error.kind == "sock_arg")
+        let deleteBySocket = "mov %r0, 1\nldxdw %r2, [%r1+168]\njeq %r2, 0, +3\nlddw %r1, map:0\ncall 108\nmov %r0, 1\nexit"
+        #expect(try storageVerdict(deleteBySocket, .cgroupSkb).isAccepted)
+    }
+
     @Test func releaseInvalidatesEveryCopy() throws {
         // After bpf_sk_release the copy in r7 and the derived full socket in r8 are gone:
         // privileged programs see unknown scalars, unprivileged ones uninitialised registers.
