@@ -37,6 +37,8 @@ extension LoadedObject {
         // Safety: `storage` has room for `bytes` and lives until after the run.
         storage.initializeMemory(as: UInt8.self, repeating: 0)
         bytes.withUnsafeBytes { storage.baseAddress!.copyMemory(from: $0.baseAddress ?? UnsafeRawPointer(storage.baseAddress!), byteCount: bytes.count) }
+        ContextSockets.clear(UnsafeMutableRawBufferPointer(start: storage.baseAddress, count: bytes.count), type: program.type,
+                             contexts: options.verifierOptions.contexts)
         let region = MemoryRegion(UnsafeRawBufferPointer(start: storage.baseAddress, count: bytes.count), name: "context")
         let result = try execute(program, argument: UInt64(UInt(bitPattern: storage.baseAddress)),
                                  regions: bytes.isEmpty ? [] : [region], legacyPacket: nil, userInfo: HelperScratch())

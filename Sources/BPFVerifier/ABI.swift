@@ -33,6 +33,9 @@ public enum HelperArgument: Sendable, Hashable {
     case stackOrNull
     /// Pointer to 8 writable bytes (ARG_PTR_TO_LONG).
     case writableLong
+    /// A socket pointer; which socket kinds, NULL or a released reference the helper
+    /// takes is Linux's per-helper choice (`Engine.socketArgument`, Sockets.swift).
+    case socket
     /// A kind the verifier does not check yet (spin locks, timers, dynptrs, …):
     /// a program passing one is refused rather than trusted.
     case unchecked(String)
@@ -45,6 +48,8 @@ public enum HelperReturn: Sendable, Hashable {
     case mapValueOrNull
     /// Ring buffer memory or NULL, of the size of argument 2; acquires a reference.
     case ringBufferMemoryOrNull
+    /// A socket pointer or NULL; its kind and reference are the helper's (Sockets.swift).
+    case socketOrNull
 }
 
 /// A helper's prototype as the verifier checks it.
@@ -63,7 +68,7 @@ public struct HelperSignature: Sendable, Hashable {
 }
 
 /// Map type families a helper may require.
-public enum MapTypeName: Sendable, Hashable { case programArray, ringBuffer, perfEventArray, stackTrace, queueOrStack, sockMap, devMap }
+public enum MapTypeName: Sendable, Hashable { case programArray, ringBuffer, perfEventArray, stackTrace, queueOrStack, sockMap, devMap, socketStorage }
 
 /// The helper prototypes and their availability per program type.
 /// `LinuxHelpers` reads them from BPFABI's table.
@@ -78,6 +83,8 @@ public enum ContextAccess: Sendable, Hashable {
     case packetStart
     case packetEnd
     case packetMeta
+    /// A socket pointer of the given kind, or NULL (`__sk_buff.sk`, `bpf_sock_ops.sk`).
+    case socketOrNull(RegisterKind)
 }
 
 /// Context layouts per program type. BPFABI's `ContextLayout` will implement this.
@@ -126,6 +133,7 @@ public struct LinuxHelpers: HelperCatalog {
         52: [.sockMap], 53: [.sockMap],           // sk_redirect_map, sock_map_update
         87: [.queueOrStack], 88: [.queueOrStack], 89: [.queueOrStack],
         130: [.ringBuffer], 131: [.ringBuffer], 134: [.ringBuffer],
+        107: [.socketStorage], 108: [.socketStorage],  // sk_storage_get, sk_storage_delete
     ]
 
     static func argument(_ kind: HelperArgumentKind) -> HelperArgument {
@@ -146,8 +154,9 @@ public struct LinuxHelpers: HelperCatalog {
         case .callback: .callback
         case .stackOrNull: .stackOrNull
         case .ringbufMemory: .releasedRingBufferMemory
+        case .socket: .socket
         case .mapValueOrNull, .writableMemoryOrNull, .intResult, .spinLock, .timer, .dynptr, .constString,
-            .socket, .btfPointer:
+            .btfPointer:
             .unchecked("\(kind)")
         }
     }
@@ -159,7 +168,8 @@ public struct LinuxHelpers: HelperCatalog {
         case .void: .void
         case .mapValueOrNull: .mapValueOrNull
         case .ringbufMemoryOrNull: .ringBufferMemoryOrNull
-        case .integer, .mapValue, .memoryOrNull, .socketOrNull, .btfPointer, .btfPointerOrNull: .integer
+        case .socketOrNull: .socketOrNull
+        case .integer, .mapValue, .memoryOrNull, .btfPointer, .btfPointerOrNull: .integer
         }
     }
 }

@@ -133,7 +133,7 @@ extension Engine {
             if !(s.kind == .scalar && s.value.isConst(is32: is32)) { swap(&p, &s); o = op.flipped }
             // Only pointers Linux knows are never NULL (`reg_not_null`) decide a NULL test.
             guard s.kind == .scalar, s.value.isConst(is32: is32), p.isPointer, !p.mayBeNull,
-                  p.kind == .mapValue || p.kind == .memory else { return nil }
+                  p.kind == .mapValue || p.kind == .memory || p.kind.isSocket else { return nil }
             guard s.value.constValue(is32: is32) == 0 else { return nil }
             switch o {
             case .eq: return false
@@ -152,7 +152,9 @@ extension Engine {
         state.forEachRegister { reg in
             guard reg.mayBeNull && reg.id == id else { return }
             if isNull {
-                if reg.referenceID != 0 { released = reg.referenceID }
+                // Only the acquiring pointer itself (id == ref_obj_id) drops its reference
+                // when NULL; a socket derived from it (bpf_sk_fullsock) does not.
+                if reg.referenceID != 0 && reg.referenceID == id { released = reg.referenceID }
                 reg = .constant(0)
             } else {
                 reg.mayBeNull = false

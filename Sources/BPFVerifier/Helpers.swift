@@ -89,6 +89,10 @@ extension Engine {
                 if !(v.kind == .stack || (v.kind == .scalar && v.value.constantValue == 0)) {
                     throw argError(r, "expected a pointer to the stack or NULL")
                 }
+            case .socket:
+                if let reference = try socketArgument(state, pc: pc, helper: id, name: proto.name, register: r) {
+                    releasedReference = reference
+                }
             case .unchecked(let kind):
                 throw argError(r, "BPFKit's verifier does not check \(kind) arguments yet, so it cannot prove this call safe")
             }
@@ -155,6 +159,10 @@ extension Engine {
             state[register: 0] = .uninitialized
         case .mapValueOrNull:
             guard let m = map, let index = input.maps.firstIndex(of: m) else { throw fail(.unknownHelper(pc: pc, id: id)) }
+            if m.type == .sockmap || m.type == .sockhash {
+                state[register: 0] = socketFromMap(&state, pc: pc, name: proto.name)
+                break
+            }
             var v = mapValuePointer(index, offset: 0, pc: pc)
             v.mayBeNull = !lookupCannotFail
             v.id = newID()
@@ -170,9 +178,11 @@ extension Engine {
         case .ringBufferMemoryOrNull:
             let reference = newID()
             state.references.append(AcquiredReference(id: reference, pc: pc, helper: proto.name))
-            state[register: 0] = RegisterValue(kind: .memory, mayBeNull: true, id: newID(), referenceID: reference,
+            state[register: 0] = RegisterValue(kind: .memory, mayBeNull: true, id: reference, referenceID: reference,
                                                range: allocationSize)
             nullableOrigins[state[register: 0].id] = (proto.name, pc)
+        case .socketOrNull:
+            state[register: 0] = socketResult(&state, pc: pc, helper: id, name: proto.name, argument: path.state[register: 1])
         }
         path.state = state
         path.pc = pc + 1
@@ -217,6 +227,7 @@ extension Engine {
         case .queueOrStack: t == .queue || t == .stack || t == .bloomFilter
         case .sockMap: t == .sockmap || t == .sockhash
         case .devMap: t == .devmap || t == .devmapHash || t == .cpumap || t == .xskmap
+        case .socketStorage: t == .skStorage
         }
     }
 

@@ -5,8 +5,8 @@ import BPFABI
 /// packet-pointer kinds and which program types may write each field come from
 /// BPFABI's `ContextLayout` (the one description of the contexts); this type adds
 /// only what the verifier checks beyond the layout: access sizes (narrow loads,
-/// full-width writes) and the types BPFABI does not describe yet (sock_ops,
-/// cgroup/sock and the generic fallback).
+/// full-width writes), the kind of socket a socket-pointer field holds, and the
+/// types BPFABI does not describe yet (sock_ops, cgroup/sock and the generic fallback).
 public struct LinuxContexts: ContextCatalog {
     public init() {}
 
@@ -39,8 +39,12 @@ public struct LinuxContexts: ContextCatalog {
             case .packetEnd: return .packetEnd
             default: return .packetMeta
             }
-        case .socketPointer, .flowKeysPointer:
-            // Pointers to kernel structures the verifier does not model.
+        case .socketPointer:
+            // `__sk_buff.sk`: PTR_TO_SOCK_COMMON_OR_NULL, read whole (bpf_skb_is_valid_access).
+            guard !isWrite, offset == field.offset, size == 8 else { return nil }
+            return .socketOrNull(.socketCommon)
+        case .flowKeysPointer:
+            // The flow dissector's keys: a kernel structure the verifier does not model.
             return nil
         case .scalar:
             return scalarAccess(layout, field, offset: offset, size: size, isWrite: isWrite) ? .scalar : nil
@@ -79,7 +83,7 @@ public struct LinuxContexts: ContextCatalog {
         if isWrite { return (size == 4 && (offset == 4 || offset == 164)) ? .scalar : nil }
         switch offset {
         case 168, 176, 216: return size == 8 ? .scalar : nil
-        case 184: return nil // sk: socket pointer, not modelled
+        case 184: return size == 8 ? .socketOrNull(.socket) : nil // sk: PTR_TO_SOCKET_OR_NULL
         case 192: return size == 8 ? .packetStart : nil
         case 200: return size == 8 ? .packetEnd : nil
         default: return size == 4 ? .scalar : nil

@@ -20,7 +20,9 @@ extension Engine {
     }
 
     func recordAccess(_ pc: Int, _ kind: RegisterKind) throws {
-        if let previous = accessKinds[pc], previous != kind, previous == .context || kind == .context {
+        // Linux's reg_type_mismatch: context and socket loads are rewritten per kind.
+        if let previous = accessKinds[pc], previous != kind,
+           previous == .context || kind == .context || previous.isSocket || kind.isSocket {
             throw fail(.mixedPointerKinds(pc: pc))
         }
         accessKinds[pc] = kind
@@ -57,6 +59,7 @@ extension Engine {
             case .packetStart: return .pointer(.packet)
             case .packetEnd: return .pointer(.packetEnd)
             case .packetMeta: return .pointer(.packetMeta)
+            case .socketOrNull(let kind): return socketFromContext(kind, pc: pc)
             }
         case .stack:
             return try stackAccess(&state, pc: pc, baseReg: baseReg, base: base, offset: offset, size: size, write: write)
@@ -97,6 +100,9 @@ extension Engine {
                                             reason: isWrite ? "only read from bpf_map is supported" : "map pointers can only be read by privileged programs, within struct bpf_map"))
         case .function:
             throw fail(.invalidMemoryAccess(pc: pc, register: baseReg, kind: "func", reason: "function pointers cannot be dereferenced"))
+        case .socketCommon, .socket, .tcpSocket:
+            return try socketAccess(pc: pc, baseReg: baseReg, base: base, offset: offset, size: size, isWrite: isWrite,
+                                    isAtomic: isAtomic)
         case .scalar, .notInitialized:
             fatalError()
         }

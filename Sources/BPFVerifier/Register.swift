@@ -14,9 +14,18 @@ public enum RegisterKind: UInt8, Sendable, Hashable, CustomStringConvertible {
     /// Read-only memory of a known size.
     case readOnlyMemory
     case function
+    /// `PTR_TO_SOCK_COMMON`: a `struct bpf_sock` of which only the fields of
+    /// `struct sock_common` may be read (`__sk_buff.sk`, bpf_skc_lookup_tcp).
+    case socketCommon
+    /// `PTR_TO_SOCKET`: a full `struct bpf_sock` (bpf_sk_lookup_tcp, bpf_sk_fullsock).
+    case socket
+    /// `PTR_TO_TCP_SOCK`: a `struct bpf_tcp_sock` (bpf_tcp_sock).
+    case tcpSocket
 
     public var isPointer: Bool { self != .notInitialized && self != .scalar }
     public var isPacket: Bool { self == .packet || self == .packetMeta }
+    /// The socket pointer kinds (Linux's `type_is_sk_pointer`).
+    public var isSocket: Bool { self == .socketCommon || self == .socket || self == .tcpSocket }
 
     public var description: String {
         switch self {
@@ -32,6 +41,9 @@ public enum RegisterKind: UInt8, Sendable, Hashable, CustomStringConvertible {
         case .memory: "mem"
         case .readOnlyMemory: "rdonly_mem"
         case .function: "func"
+        case .socketCommon: "sock_common"
+        case .socket: "sock"
+        case .tcpSocket: "tcp_sock"
         }
     }
 }
@@ -47,7 +59,9 @@ public struct RegisterValue: Hashable, Sendable, CustomStringConvertible {
     public var value: Scalar = .constant(0)
     /// Shared by copies of a nullable pointer, of a packet pointer, or of a scalar (linked registers).
     public var id: UInt32 = 0
-    /// The acquired reference this pointer holds (ring buffer reservation).
+    /// The acquired reference this pointer holds (ring buffer reservation, socket);
+    /// Linux's `ref_obj_id`. Pointers derived from a referenced socket (bpf_sk_fullsock,
+    /// bpf_tcp_sock) carry the same reference.
     public var referenceID: UInt32 = 0
     /// Map index for map pointers and map values; frame number for stack pointers;
     /// subprogram entry for function pointers.
@@ -162,7 +176,7 @@ public struct Frame: Hashable, Sendable {
     }
 }
 
-/// A reference that must be released on every path (ring buffer reservation, spin lock).
+/// A reference that must be released on every path (ring buffer reservation, socket, spin lock).
 public struct AcquiredReference: Hashable, Sendable {
     public var id: UInt32
     /// The instruction that acquired it.

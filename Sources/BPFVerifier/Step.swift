@@ -280,7 +280,7 @@ extension Engine {
                                           reason: "pointer arithmetic on \(ptr.kind)_or_null prohibited, null-check it first"))
         }
         switch ptr.kind {
-        case .mapPointer, .packetEnd, .function:
+        case .mapPointer, .packetEnd, .function, .socketCommon, .socket, .tcpSocket:
             throw fail(.pointerArithmetic(pc: pc, register: ptrReg, reason: "pointer arithmetic on \(ptr.kind) prohibited"))
         default: break
         }

@@ -37,12 +37,19 @@ public enum VerifierError: Error, Sendable, Hashable {
     case invalidSpillSize(pc: Int)
     case packetRangeNotChecked(pc: Int, register: Int, offset: Int, size: Int, range: Int)
     case mixedPointerKinds(pc: Int)
+    /// A load or store through a socket pointer that `struct bpf_sock` / `struct bpf_tcp_sock`
+    /// does not allow (Linux's `check_sock_access`): a field the kind lacks, a size, a write.
+    case socketAccess(pc: Int, register: Int, kind: String, offset: Int, size: Int, reason: String)
     // Calls
     case unknownHelper(pc: Int, id: Int32)
     case helperUnavailable(pc: Int, id: Int32, name: String, programType: String)
     case helperArgument(pc: Int, helper: String, argument: Int, reason: String)
     case unreleasedReference(pc: Int, acquiredAt: Int, helper: String)
     case invalidRelease(pc: Int, register: Int)
+    /// A socket argument of the wrong kind (a possibly-NULL socket, a number, another pointer).
+    case socketArgument(pc: Int, helper: String, argument: Int, expected: String, got: String)
+    /// bpf_sk_release of a socket that holds no reference (`__sk_buff.sk`, a listener socket).
+    case unreferencedSocketRelease(pc: Int, register: Int, kind: String)
     case callDepthExceeded(pc: Int, depth: Int)
     case stackTooLarge(pc: Int, size: Int)
     // Exit
@@ -66,6 +73,7 @@ public enum VerifierError: Error, Sendable, Hashable {
              .outOfBounds(let pc, _, _, _, _, _), .unboundedOffset(let pc, _, _), .negativeOffset(let pc, _, _),
              .uninitializedStackRead(let pc, _, _), .readOnlyWrite(let pc, _, _), .invalidSpillSize(let pc),
              .packetRangeNotChecked(let pc, _, _, _, _), .mixedPointerKinds(let pc), .unknownHelper(let pc, _),
+             .socketAccess(let pc, _, _, _, _, _), .socketArgument(let pc, _, _, _, _), .unreferencedSocketRelease(let pc, _, _),
              .helperUnavailable(let pc, _, _, _), .helperArgument(let pc, _, _, _), .unreleasedReference(let pc, _, _),
              .invalidRelease(let pc, _), .callDepthExceeded(let pc, _), .stackTooLarge(let pc, _),
              .returnValueOutOfRange(let pc, _, _), .returnNotScalar(let pc, _), .infiniteLoop(let pc),
@@ -107,6 +115,9 @@ public enum VerifierError: Error, Sendable, Hashable {
         case .invalidSpillSize: "spill_size"
         case .packetRangeNotChecked: "pkt_range"
         case .mixedPointerKinds: "mixed_ptr"
+        case .socketAccess: "sock_access"
+        case .socketArgument: "sock_arg"
+        case .unreferencedSocketRelease: "bad_release"
         case .unknownHelper: "unknown_helper"
         case .helperUnavailable: "helper_unavailable"
         case .helperArgument: "helper_arg"
@@ -156,6 +167,12 @@ public enum VerifierError: Error, Sendable, Hashable {
         case .packetRangeNotChecked(_, let r, let off, let size, let range):
             return "invalid access to packet, off=\(off) size=\(size), R\(r) r=\(range): the packet is only known to hold \(range) bytes here"
         case .mixedPointerKinds: return "same insn cannot be used with different pointers"
+        case .socketAccess(_, let r, let kind, let off, let size, let reason):
+            return "R\(r) invalid \(kind) access off=\(off) size=\(size): \(reason)"
+        case .socketArgument(_, let helper, let arg, let expected, let got):
+            return "\(helper) argument \(arg) (R\(arg)) type=\(got) expected=\(expected)"
+        case .unreferencedSocketRelease(_, let r, let kind):
+            return "R\(r) must be referenced when passed to release function: this \(kind) was not acquired by a lookup helper"
         case .unknownHelper(_, let id): return "invalid func unknown#\(id)"
         case .helperUnavailable(_, let id, let name, let type): return "program of type \(type) cannot use helper \(name)#\(id)"
         case .helperArgument(_, let helper, let arg, let reason): return "\(helper) argument \(arg) (R\(arg)): \(reason)"
@@ -194,7 +211,9 @@ public enum VerifierError: Error, Sendable, Hashable {
         case .packetRangeNotChecked: return "check `if (data + N > data_end) return …;` with N covering the access first"
         case .helperUnavailable: return "use a helper offered to this program type"
         case .helperArgument: return "pass what the helper's prototype asks for"
-        case .unreleasedReference: return "submit or discard the reservation on every path, including error paths"
+        case .unreleasedReference(_, _, let helper):
+            if helper.contains("lookup") { return "call bpf_sk_release() on the socket on every path where it is not NULL, including error paths" }
+            return "submit or discard the reservation on every path, including error paths"
         case .returnValueOutOfRange, .returnNotScalar: return "return a value the program type allows"
         case .infiniteLoop: return "the loop repeats a state exactly, so it never ends: make every iteration change a bounded counter and exit when it reaches its limit"
         case .complexityLimit: return "every path through the loops is followed iteration by iteration; use fewer iterations, bpf_loop() with a callback, or a may_goto-bounded loop, or split the program with tail calls"
@@ -223,6 +242,18 @@ public enum VerifierError: Error, Sendable, Hashable {
         case .invalidRelease: return "pass the pointer returned by bpf_ringbuf_reserve() itself, after checking it is not NULL, to submit or discard"
         case .callDepthExceeded: return "at most 8 nested bpf-to-bpf calls: inline some functions (`static __always_inline`) or avoid recursion"
         case .invalidSpillSize: return "read a spilled pointer back with an 8-byte load from the same offset"
+        case .socketAccess(_, _, let kind, _, _, let reason):
+            if reason.contains("write") { return "socket fields are read-only; keep values you change in the stack or a map" }
+            switch kind {
+            case "sock_common": return "only struct sock_common fields (family, addresses, ports, state, bound_dev_if) can be read here; call bpf_sk_fullsock() and check it for NULL to read type, protocol, mark or priority"
+            case "tcp_sock": return "read a struct bpf_tcp_sock field at its offset with its size (4 bytes; 8 for bytes_received and bytes_acked)"
+            default: return "read a struct bpf_sock field at its offset: 4 bytes, or 1 and 2 bytes within address, port, family, type, protocol and state fields"
+            }
+        case .socketArgument(_, _, _, _, let got):
+            if got.hasSuffix("_or_null") { return "check the socket for NULL (`if (!sk) return …;`) before passing it to the helper" }
+            return "pass a socket pointer (from __sk_buff.sk, bpf_sk_lookup_tcp(), bpf_sk_fullsock()) of the kind the helper takes"
+        case .unreferencedSocketRelease:
+            return "release only sockets returned by bpf_sk_lookup_tcp(), bpf_sk_lookup_udp() or bpf_skc_lookup_tcp() (or derived from them); sockets read from the context are not counted"
         }
     }
 }

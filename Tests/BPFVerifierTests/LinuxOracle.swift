@@ -98,7 +98,7 @@ enum LinuxOracle {
 /// The maps the new case table, the generator and the differential test use: `lddw map:N`
 /// names `descriptions[N]`.
 enum OracleMaps {
-    static let hash16 = 0, array8 = 1, ringBuffer = 2, programs = 3, readOnly = 4, hash64 = 5, array64 = 6
+    static let hash16 = 0, array8 = 1, ringBuffer = 2, programs = 3, readOnly = 4, hash64 = 5, array64 = 6, sockets = 7
     static let descriptions: [VerifierMap] = [
         VerifierMap(name: "h16", type: .hash, keySize: 4, valueSize: 16, maxEntries: 8),
         VerifierMap(name: "a8", type: .array, keySize: 4, valueSize: 8, maxEntries: 4),
@@ -107,6 +107,7 @@ enum OracleMaps {
         VerifierMap(name: ".rodata", type: .array, keySize: 4, valueSize: 16, maxEntries: 1, isReadOnly: true),
         VerifierMap(name: "h64", type: .hash, keySize: 4, valueSize: 64, maxEntries: 8),
         VerifierMap(name: "a64", type: .array, keySize: 4, valueSize: 64, maxEntries: 4),
+        VerifierMap(name: "sm", type: .sockmap, keySize: 4, valueSize: 8, maxEntries: 4),
     ]
 }
 

@@ -489,7 +489,6 @@ let disagreementCases: [VerdictCase] = [
     c("tc byte load inside gso fields", "ldxb %r0, [%r1+141]\nexit", "ctx_access", .schedCls),
     c("fetch add on a spilled pointer returns the pointer", "stxdw [%r10-56], %r1\nmov %r4, 1\nlock fetch add [%r10-56], %r4\nsdiv %r4, 63\nmov %r0, 0\nexit", "ptr_arith"),
     c("tc cb second dword read", "ldxdw %r0, [%r1+56]\nexit", "ok", .schedCls),
-    c("skb hwtstamp read", "ldxdw %r0, [%r1+168]\nexit", "ok"),
     c("kprobe 512 + 16 bytes with a private stack", "stb [%r10-512], 1\ncall local f\nexit\nf: mov %r0, 16\nstdw [%r10-16], 1\nexit", "ok", .kprobe),
     c("tracepoint 512 + 16 bytes with a private stack", "stb [%r10-512], 1\ncall local f\nexit\nf: mov %r0, 16\nstdw [%r10-16], 1\nexit", "ok", .tracepoint),
     c("raw tracepoint 48 + 480 bytes: the callee's stack is private", "stb [%r10-48], 1\ncall local f\nexit\nf: mov %r0, 16\nstdw [%r10-480], 1\nexit", "ok", .rawTracepoint),
@@ -501,4 +500,4 @@ let disagreementCases: [VerdictCase] = [
 
 let verdictCases: [VerdictCase] = structureCases + initialisationCases + scalarCases + branchCases + pointerCases
     + mapCases + packetCases + contextCases + helperCases + referenceCases + callCases + loopAndArithmeticCases
-    + regressionCases + unprivilegedCases + disagreementCases
+    + regressionCases + unprivilegedCases + disagreementCases + socketCases

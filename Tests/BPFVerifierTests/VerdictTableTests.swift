@@ -14,7 +14,6 @@ import BPFObject
     /// Cases where Linux accepts and BPFKit still refuses (over-strict, never unsafe).
     static let openDisagreements: [String: String] = [
         "linked with offset": "Linux links scalars that differ by a constant (r4 = r2 + 1); BPFKit links exact copies only",
-        "skb hwtstamp read": "__sk_buff.sk (offset 168) is PTR_TO_SOCK_COMMON_OR_NULL in Linux; BPFKit does not model socket pointers",
     ]
 
     @Test(arguments: verdictCases)

@@ -17,6 +17,7 @@ enum HelperLibrary {
             ForEachHelpers.bodies(handles: handles),
             PacketHelpers.bodies(handles: handles),
             VLANHelpers.bodies(),
+            SocketHelpers.bodies(),
         ]
         for family in families {
             for (id, body) in family {
