@@ -95,10 +95,11 @@ struct VerifyCommand: ParsableCommand {
                         explanation += "\n  at \(file):\(line)"
                     }
                     print(explanation.split(separator: "\n", omittingEmptySubsequences: false).map { "  " + $0 }.joined(separator: "\n"))
-                    if logLevel >= 1 && !result.log.isEmpty {
-                        print("  log:")
-                        print(result.log.split(separator: "\n", omittingEmptySubsequences: false).map { "    " + $0 }.joined(separator: "\n"))
-                    }
+                }
+                // The log of an accepted program too: at level 2 it shows every state explored.
+                if logLevel >= 1 && !result.log.isEmpty {
+                    print("  log:")
+                    print(result.log.split(separator: "\n", omittingEmptySubsequences: false).map { "    " + $0 }.joined(separator: "\n"))
                 }
             }
         }

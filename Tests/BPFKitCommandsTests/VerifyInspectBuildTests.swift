@@ -92,6 +92,11 @@ enum Samples {
         #expect(plain.text.contains("hint:"))
         #expect(plain.text.contains("log:"))
         #expect(try Tool.run(["verify", source, "--type", "socket_filter", "--profile", "root"]).status != 0)
+        // An accepted program's log at level 2: every instruction with its state, then the summary.
+        let everyState = try Tool.run(["verify", source, "--type", "socket_filter", "--log-level", "2"])
+        #expect(everyState.status == 0)
+        #expect(everyState.text.contains("if r1 < 0x4 goto -3"))
+        #expect(everyState.text.contains("verification succeeded"))
     }
 }
 
