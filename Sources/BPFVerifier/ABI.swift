@@ -33,7 +33,13 @@ public enum HelperArgument: Sendable, Hashable {
     case stackOrNull
     /// Pointer to 8 writable bytes (ARG_PTR_TO_LONG).
     case writableLong
-    /// A kind the verifier does not check yet (spin locks, timers, dynptrs, …):
+    /// Writable memory or NULL whose size is the next argument (NULL only with size 0).
+    case writableMemoryOrNull
+    /// A pointer to the `struct bpf_spin_lock` of a map value (bpf_spin_lock/unlock).
+    case spinLock
+    /// A NUL-terminated string in a read-only map value, read at load time (`ARG_PTR_TO_CONST_STR`).
+    case constantString
+    /// A kind the verifier does not check yet (timers, dynptrs, …):
     /// a program passing one is refused rather than trusted.
     case unchecked(String)
 }
@@ -146,7 +152,10 @@ public struct LinuxHelpers: HelperCatalog {
         case .callback: .callback
         case .stackOrNull: .stackOrNull
         case .ringbufMemory: .releasedRingBufferMemory
-        case .mapValueOrNull, .writableMemoryOrNull, .intResult, .spinLock, .timer, .dynptr, .constString,
+        case .spinLock: .spinLock
+        case .constString: .constantString
+        case .writableMemoryOrNull: .writableMemoryOrNull
+        case .mapValueOrNull, .intResult, .timer, .dynptr,
             .socket, .btfPointer:
             .unchecked("\(kind)")
         }

@@ -15,6 +15,7 @@ extension Engine {
         var releasedReference: UInt32 = 0
         var callback: Int?
         var allocationSize: Int32 = 0
+        var constantString: [UInt8]?
         func argError(_ i: Int, _ reason: String) -> Failure {
             fail(.helperArgument(pc: pc, helper: proto.name, argument: i, reason: reason))
         }
@@ -41,6 +42,8 @@ extension Engine {
                 memoryArgument = (r, false, nullable)
             case .writableMemory:
                 memoryArgument = (r, true, false)
+            case .writableMemoryOrNull:
+                memoryArgument = (r, true, true)
             case .writableLong:
                 try helperMemory(&state, pc: pc, reg: r, size: 8, sizeRange: nil, write: true, helper: proto.name)
             case .size(let zeroAllowed):
@@ -56,7 +59,11 @@ extension Engine {
                 if let m = memoryArgument {
                     let memory = try readRegister(state, m.reg, pc)
                     if m.nullable && memory.kind == .scalar && memory.value.constantValue == 0 {
-                        // NULL with size: allowed for nullable memory.
+                        // NULL: allowed for nullable memory with a size that can only be zero
+                        // (check_helper_mem_access: "zero-byte read from NULL").
+                        if s.umax > 0 {
+                            throw argError(m.reg, "R\(m.reg) type=scalar expected=fp: NULL needs a size of 0")
+                        }
                     } else if s.umax > 0 {
                         try helperMemory(&state, pc: pc, reg: m.reg, size: Int(s.umax), sizeRange: nil, write: m.write, helper: proto.name)
                     }
@@ -89,9 +96,16 @@ extension Engine {
                 if !(v.kind == .stack || (v.kind == .scalar && v.value.constantValue == 0)) {
                     throw argError(r, "expected a pointer to the stack or NULL")
                 }
+            case .spinLock:
+                try spinLockArgument(&state, pc: pc, helper: proto.name, register: r, lock: id == LinuxHelperID.spinLock)
+            case .constantString:
+                constantString = try self.constantString(state, pc: pc, register: r)
             case .unchecked(let kind):
                 throw argError(r, "BPFKit's verifier does not check \(kind) arguments yet, so it cannot prove this call safe")
             }
+        }
+        if id == LinuxHelperID.snprintf, let format = constantString {
+            try checkSnprintf(state, pc: pc, format: format)
         }
         if releasedReference != 0 {
             guard state.references.contains(where: { $0.id == releasedReference }) else {
