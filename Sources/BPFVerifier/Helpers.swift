@@ -273,6 +273,9 @@ extension Engine {
             if write && (v.readOnly || v.kind == .readOnlyMemory) { throw fail(.readOnlyWrite(pc: pc, register: reg, kind: kind)) }
             let limit = v.kind == .mapValue ? input.maps[Int(v.target)].valueSize : Int(v.range)
             try checkRegion(pc, reg, v, offset: 0, size: size, limit: limit, kind: kind)
+            if v.kind == .mapValue, let lock = input.maps[Int(v.target)].spinLockOffset {
+                try checkLockNotTouched(v, pc: pc, register: reg, offset: 0, size: size, lock: lock)
+            }
         case .packet, .packetMeta:
             if v.value.smin < 0 { throw fail(.negativeOffset(pc: pc, register: reg, kind: "packet")) }
             if Int(v.offset) + size > Int(v.range) || v.offset < 0 {

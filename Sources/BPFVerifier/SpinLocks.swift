@@ -66,7 +66,6 @@ extension Engine {
                 break
             }
         }
-        guard input.maps.contains(where: { $0.spinLockOffset != nil }) else { return }
         switch d.descriptor.form {
         case .loadImmediate64:
             let index: Int?
@@ -106,9 +105,10 @@ extension Engine {
     /// `check_map_access`: an access of `size` bytes at `offset` from the map value in
     /// `register` (any part of its variable range) must not overlap the lock.
     func checkLockNotTouched(_ state: AbstractState, pc: Int, register: Int, offset: Int, size: Int) throws {
-        guard register <= 10 else { return }
+        guard register <= 10, state[register: register].kind == .mapValue else { return }
         let base = state[register: register]
-        guard base.kind == .mapValue, !base.mayBeNull, let lock = input.maps[Int(base.target)].spinLockOffset else { return }
+        guard !base.mayBeNull, input.maps.indices.contains(Int(base.target)),
+              let lock = input.maps[Int(base.target)].spinLockOffset else { return }
         try checkLockNotTouched(base, pc: pc, register: register, offset: offset, size: size, lock: lock)
     }
 
