@@ -9,6 +9,9 @@ extension Engine {
         guard options.helpers.isAvailable(id, to: input.programType) else {
             throw fail(.helperUnavailable(pc: pc, id: id, name: proto.name, programType: input.programType.name))
         }
+        if !privileged && Engine.needsCapabilities.contains(id) {
+            throw fail(.helperUnavailable(pc: pc, id: id, name: proto.name, programType: input.programType.name + " (unprivileged)"))
+        }
         var state = path.state
         var map: VerifierMap?
         var memoryArgument: (reg: Int, write: Bool, nullable: Bool)?

@@ -121,6 +121,10 @@ extension Engine {
         }
     }
 
+    /// Helpers of this file Linux offers only with CAP_BPF (bpf_spin_lock/unlock) or
+    /// CAP_PERFMON (bpf_snprintf) (`bpf_base_func_proto`); bpf_strncmp is offered to all.
+    static let needsCapabilities: Set<Int32> = [LinuxHelperID.spinLock, LinuxHelperID.spinUnlock, LinuxHelperID.snprintf]
+
     /// `sizeof(struct bpf_spin_lock)`.
     static let spinLockSize = 4
 }

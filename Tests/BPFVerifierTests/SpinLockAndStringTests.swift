@@ -206,6 +206,20 @@ import Glibc
         #expect(input.maps.map(\.name) == ["arr"])
     }
 
+    /// Linux offers bpf_spin_lock/unlock only with CAP_BPF and bpf_snprintf only with
+    /// CAP_PERFMON; bpf_strncmp to every program.
+    @Test func unprivilegedProgramsCannotLockOrFormat() throws {
+        let unprivileged = Verifier(options: VerifierOptions(profile: .unprivileged))
+        for (source, name, program, expected) in [(Self.lockSource, "locks", "locked_ok", "helper_unavailable"),
+                                                  (Self.stringSource, "strings", "format_ok", "helper_unavailable"),
+                                                  (Self.stringSource, "strings", "strncmp_ok", "ok")] {
+            guard let object = try CFixture.compile(source, name: name) else { return }
+            let spec = try #require(object.spec.program(named: program))
+            let result = unprivileged.verify(VerifierInput(program: spec, object: object.spec))
+            #expect((result.refusal?.error.kind ?? "ok") == expected, "\(program): \(result.summary)")
+        }
+    }
+
     /// `bpf_bprintf_prepare`'s rules, one format at a time.
     @Test(arguments: [
         ("%d %i %u %x %X", 5, true), ("%ld %lld %lu %llx %lX", 5, true), ("%-5d|%05d|%+d|% d", 4, true),
