@@ -168,6 +168,16 @@ extension VerifierMap {
 
 /// Finds `struct bpf_spin_lock` fields in a BTF type.
 enum BTFLocks {
+    static func hasStructWithTwoLocks(_ btf: BTF) -> Bool {
+        guard btf.firstType(named: "bpf_spin_lock", kind: .structure) != nil else { return false }
+        for type in btf.types where type.kind == .structure || type.kind == .union {
+            var offsets: [Int] = []
+            collect(btf, typeID: type.id, base: 0, depth: 0, into: &offsets)
+            if offsets.count > 1 { return true }
+        }
+        return false
+    }
+
     static func collect(_ btf: BTF, typeID: UInt32, base: Int, depth: Int, into offsets: inout [Int]) {
         guard depth < 16, let type = btf.resolved(typeID) else { return }
         switch type.kind {
@@ -200,7 +210,10 @@ enum BTFLocks {
 
 extension VerifierInput {
     /// Reads each map's value type from the object's BTF (where its spin lock is).
+    /// Linux refuses a whole BTF blob in which a struct holds two locks (E2BIG), and
+    /// libbpf then creates every map without BTF.
     mutating func describeMapValues(_ specs: [MapSpec], btf: BTF) {
+        guard !BTFLocks.hasStructWithTwoLocks(btf) else { return }
         for index in maps.indices {
             if let spec = specs.first(where: { $0.name == maps[index].name }) {
                 maps[index].describeValue(from: spec, btf: btf)

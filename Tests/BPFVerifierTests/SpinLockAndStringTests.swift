@@ -27,6 +27,7 @@ import Glibc
         struct { __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY); __uint(max_entries, 1); __type(key, int); __type(value, struct val); } pcpu SEC(".maps");
         struct { __uint(type, BPF_MAP_TYPE_LRU_HASH); __uint(max_entries, 4); __type(key, int); __type(value, struct val); } lru SEC(".maps");
         struct { __uint(type, BPF_MAP_TYPE_PROG_ARRAY); __uint(max_entries, 1); __type(key, int); __type(value, int); } jumps SEC(".maps");
+        struct { __uint(type, BPF_MAP_TYPE_ARRAY); __uint(max_entries, 1); __type(key, int); __type(value, long); } plain SEC(".maps");
         struct bpf_spin_lock glock SEC(".data.locked");
         int gcount SEC(".data.locked");
 
@@ -93,6 +94,10 @@ import Glibc
         static int locked_callback(__u32 i, void *ctx) { bpf_spin_lock(&glock); gcount++; bpf_spin_unlock(&glock); return 0; }
         SEC("tc") int callback_keeps_lock(struct __sk_buff *ctx) { bpf_loop(4, lock_in_callback, 0, 0); bpf_spin_unlock(&glock); return 0; }
         SEC("tc") int callback_locks_ok(struct __sk_buff *ctx) { bpf_loop(4, locked_callback, 0, 0); return 0; }
+        SEC("tc") int no_lock_in_value(struct __sk_buff *ctx) {
+            int k = 0; long *v = bpf_map_lookup_elem(&plain, &k); if (!v) return 0;
+            bpf_spin_lock((void *)v); bpf_spin_unlock((void *)v); return 0;
+        }
         SEC("tc") int unlock_on_every_path_ok(struct __sk_buff *ctx) {
             LOOKUP(arr, v);
             bpf_spin_lock(&v->lock);
@@ -106,7 +111,7 @@ import Glibc
     static let lockExpectations: [Expectation] = [
         ("locked_ok", "ok"), ("hash_ok", "ok"), ("nested_ok", "ok"), ("global_data_ok", "ok"), ("static_call_ok", "ok"),
         ("subprogram_locks_ok", "ok"), ("xdp_ok", "ok"), ("unlock_on_every_path_ok", "ok"), ("callback_locks_ok", "ok"),
-        ("callback_keeps_lock", "spin_lock"),
+        ("callback_keeps_lock", "spin_lock"), ("no_lock_in_value", "spin_lock"),
         ("exit_locked", "lock_held"), ("helper_locked", "lock_held"), ("relock", "lock_held"),
         ("global_call_locked", "lock_held"), ("tail_call_locked", "lock_held"), ("packet_load_locked", "lock_held"),
         ("unlock_unlocked", "spin_lock"), ("unlock_other", "spin_lock"), ("wrong_offset", "spin_lock"),
@@ -115,6 +120,23 @@ import Glibc
         ("kprobe_lock_map", "spin_lock_prog_type"), ("socket_lock_map", "spin_lock_prog_type"),
         ("lock_on_one_path", "spin_lock"), ("locks_differ_by_path", "spin_lock"),
     ]
+
+    /// A struct with two locks makes Linux refuse the object's whole BTF: every map is
+    /// then created without it, and no lock can be taken.
+    static let twoLockSource = """
+        struct val { int cnt; struct bpf_spin_lock lock; };
+        struct two { struct bpf_spin_lock a; struct bpf_spin_lock b; };
+        struct { __uint(type, BPF_MAP_TYPE_ARRAY); __uint(max_entries, 1); __type(key, int); __type(value, struct val); } arr SEC(".maps");
+        struct { __uint(type, BPF_MAP_TYPE_ARRAY); __uint(max_entries, 1); __type(key, int); __type(value, struct two); } twice SEC(".maps");
+        SEC("tc") int two_locks_in_value(struct __sk_buff *ctx) {
+            int k = 0; struct two *v = bpf_map_lookup_elem(&twice, &k); if (!v) return 0;
+            bpf_spin_lock(&v->a); bpf_spin_unlock(&v->a); return 0;
+        }
+        SEC("tc") int one_lock_beside_two(struct __sk_buff *ctx) {
+            int k = 0; struct val *v = bpf_map_lookup_elem(&arr, &k); if (!v) return 0;
+            bpf_spin_lock(&v->lock); bpf_spin_unlock(&v->lock); return 0;
+        }
+        """
 
     static let stringSource = """
         char out[64];
@@ -166,6 +188,11 @@ import Glibc
         try check(Self.lockSource, name: "locks", expectations: Self.lockExpectations)
     }
 
+    @Test func twoLocksInOneStructLoseTheObjectsBTF() throws {
+        try check(Self.twoLockSource, name: "twolocks",
+                  expectations: [("two_locks_in_value", "spin_lock"), ("one_lock_beside_two", "spin_lock")])
+    }
+
     @Test func constantStringAndFormatRules() throws {
         try check(Self.stringSource, name: "strings", expectations: Self.stringExpectations)
     }
@@ -203,6 +230,7 @@ import Glibc
         #expect(described["pcpu"]?.spinLockOffset == nil && described["pcpu"]?.hasBTF == false)
         #expect(described["lru"]?.spinLockOffset == nil && described["lru"]?.hasBTF == false)
         #expect(described["jumps"]?.spinLockOffset == nil && described["jumps"]?.hasBTF == true)
+        #expect(described["plain"]?.spinLockOffset == nil && described["plain"]?.hasBTF == true)
         #expect(input.maps.map(\.name) == ["arr"])
     }
 
