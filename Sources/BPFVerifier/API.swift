@@ -68,6 +68,8 @@ public struct VerifierMap: Sendable, Hashable {
         self.isReadOnly = isReadOnly || flags & MapSpec.readOnlyProgramFlag != 0
     }
 
+    /// The map as its spec describes it; read-only maps carry their initial data. The BTF
+    /// facts (`hasBTF`, `spinLockOffset`) need the object's BTF: `VerifierInput(program:object:)` fills them.
     public init(_ spec: MapSpec) {
         self.init(name: spec.name, type: spec.type, keySize: Int(spec.keySize), valueSize: Int(spec.valueSize),
                   maxEntries: Int(spec.maxEntries), flags: spec.flags, isReadOnly: spec.isReadOnly)

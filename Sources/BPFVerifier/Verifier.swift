@@ -224,6 +224,9 @@ final class Engine {
         if !state.references.isEmpty {
             parts.append("refs=" + state.references.map { "\($0.id)@\($0.pc)" }.joined(separator: ","))
         }
+        if let lock = state.heldLock {
+            parts.append("lock=map\(lock.map)" + (lock.id != 0 ? ",id=\(lock.id)" : "") + "@\(lock.pc)")
+        }
         return parts.joined(separator: " | ")
     }
 

@@ -98,6 +98,19 @@ import Glibc
             int k = 0; long *v = bpf_map_lookup_elem(&plain, &k); if (!v) return 0;
             bpf_spin_lock((void *)v); bpf_spin_unlock((void *)v); return 0;
         }
+        SEC("tc") int callback_returns_locked(struct __sk_buff *ctx) { bpf_loop(4, lock_in_callback, 0, 0); return 0; }
+        SEC("tc") int beside_lock_ok(struct __sk_buff *ctx) { LOOKUP(arr, v); return *(volatile int *)&v->cnt; }
+        SEC("tc") int atomic_on_lock(struct __sk_buff *ctx) { LOOKUP(arr, v); __sync_fetch_and_add((int *)&v->lock, 1); return 0; }
+        SEC("tc") int index_may_reach_lock(struct __sk_buff *ctx) {
+            LOOKUP(arr, v);
+            int *words = (int *)v;
+            return words[ctx->len & 1];
+        }
+        SEC("tc") int index_stays_before_lock_ok(struct __sk_buff *ctx) {
+            int k = 0; struct nested *v = bpf_map_lookup_elem(&nst, &k); if (!v) return 0;
+            int *words = (int *)v;
+            return words[ctx->len & 1];
+        }
         SEC("tc") int unlock_on_every_path_ok(struct __sk_buff *ctx) {
             LOOKUP(arr, v);
             bpf_spin_lock(&v->lock);
@@ -111,7 +124,8 @@ import Glibc
     static let lockExpectations: [Expectation] = [
         ("locked_ok", "ok"), ("hash_ok", "ok"), ("nested_ok", "ok"), ("global_data_ok", "ok"), ("static_call_ok", "ok"),
         ("subprogram_locks_ok", "ok"), ("xdp_ok", "ok"), ("unlock_on_every_path_ok", "ok"), ("callback_locks_ok", "ok"),
-        ("callback_keeps_lock", "spin_lock"), ("no_lock_in_value", "spin_lock"),
+        ("callback_keeps_lock", "spin_lock"), ("callback_returns_locked", "lock_held"), ("beside_lock_ok", "ok"),
+        ("atomic_on_lock", "spin_lock_access"), ("index_may_reach_lock", "spin_lock_access"), ("index_stays_before_lock_ok", "ok"), ("no_lock_in_value", "spin_lock"),
         ("exit_locked", "lock_held"), ("helper_locked", "lock_held"), ("relock", "lock_held"),
         ("global_call_locked", "lock_held"), ("tail_call_locked", "lock_held"), ("packet_load_locked", "lock_held"),
         ("unlock_unlocked", "spin_lock"), ("unlock_other", "spin_lock"), ("wrong_offset", "spin_lock"),
@@ -209,6 +223,20 @@ import Glibc
             #expect(result.refusal?.error.kind == "spin_lock", "\(name): \(result.summary)")
             #expect(result.refusal?.hint.isEmpty == false)
         }
+    }
+
+    /// A refusal's state names the held lock: its map, the id of the pointer it was taken
+    /// through and the instruction that took it.
+    @Test func refusalStateShowsTheHeldLock() throws {
+        guard let object = try CFixture.compile(Self.lockSource, name: "locks") else { return }
+        let program = try #require(object.spec.program(named: "exit_locked"))
+        let refusal = try #require(Verifier().verify(VerifierInput(program: program, object: object.spec)).refusal)
+        guard case .lockHeld(_, let lockedAt, .exit) = refusal.error else {
+            Issue.record("expected an exit with the lock held, got \(refusal.error)")
+            return
+        }
+        #expect(refusal.state.contains("lock=map0,id=") && refusal.state.hasSuffix("@\(lockedAt)"), "\(refusal.state)")
+        #expect(refusal.message.contains("insn \(lockedAt)"))
     }
 
     /// Where the lock is comes from the value's BTF type; maps that cannot hold a lock
