@@ -169,11 +169,20 @@ extension VerifierMap {
 /// Finds `struct bpf_spin_lock` fields in a BTF type.
 enum BTFLocks {
     static func hasStructWithTwoLocks(_ btf: BTF) -> Bool {
-        guard btf.firstType(named: "bpf_spin_lock", kind: .structure) != nil else { return false }
-        for type in btf.types where type.kind == .structure || type.kind == .union {
-            var offsets: [Int] = []
-            collect(btf, typeID: type.id, base: 0, depth: 0, into: &offsets)
-            if offsets.count > 1 { return true }
+        guard let lock = btf.firstType(named: "bpf_spin_lock", kind: .structure) else { return false }
+        // Locks per struct or union, each type counted once (nested members reuse the count).
+        var counts: [UInt32: Int] = [lock.id: 1]
+        func count(_ id: UInt32, depth: Int) -> Int {
+            guard depth < 16, let type = btf.resolved(id) else { return 0 }
+            guard type.kind == .structure || type.kind == .union else { return 0 }
+            if let known = counts[type.id] { return known }
+            counts[type.id] = 0  // a cycle through pointers is impossible; through members, guard anyway
+            let total = type.members.reduce(0) { $0 + count($1.type, depth: depth + 1) }
+            counts[type.id] = total
+            return total
+        }
+        for type in btf.types where (type.kind == .structure || type.kind == .union) && type.id != lock.id {
+            if count(type.id, depth: 0) > 1 { return true }
         }
         return false
     }

@@ -183,6 +183,7 @@ import Glibc
             static const char f[] = "ab%d"; __u64 a[1] = {1}; __u32 n = ctx->data_end - ctx->data;
             return bpf_snprintf(out, sizeof(out), f + (n & 1), a, 8);
         }
+        SEC("xdp") int literal_format_ok(struct xdp_md *ctx) { __u64 a[1] = {7}; return bpf_snprintf(out, sizeof(out), "literal %d", a, 8); }
         SEC("xdp") int strncmp_ok(struct xdp_md *ctx) { static const char s[] = "abc"; return bpf_strncmp(out, 3, s); }
         SEC("xdp") int strncmp_stack(struct xdp_md *ctx) { char s[] = "abc"; return bpf_strncmp(out, 3, s); }
         SEC("xdp") int strncmp_unterminated(struct xdp_md *ctx) { return bpf_strncmp(out, 3, unterminated); }
@@ -190,7 +191,7 @@ import Glibc
 
     static let stringExpectations: [Expectation] = [
         ("format_ok", "ok"), ("more_values_ok", "ok"), ("pointers_ok", "ok"), ("thirteen_values_ok", "ok"),
-        ("null_output_ok", "ok"), ("null_data_ok", "ok"), ("strncmp_ok", "ok"),
+        ("null_output_ok", "ok"), ("null_data_ok", "ok"), ("strncmp_ok", "ok"), ("literal_format_ok", "ok"),
         ("too_few_values", "format"), ("precision", "format"), ("string_then_letter", "format"),
         ("unknown_conversion", "format"), ("unknown_pointer", "format"), ("control_character", "format"),
         ("data_len_not_multiple_of_8", "format"), ("variable_data_len", "format"),
