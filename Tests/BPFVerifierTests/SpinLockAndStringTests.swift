@@ -326,8 +326,13 @@ import Glibc
                sourceLocation: SourceLocation = #_sourceLocation) throws {
         guard let object = try CFixture.compile(source, name: name) else { return }
         let names = Set(object.spec.programs.map(\.name))
-        let kernel = KernelVerdicts(objectPath: object.path)
+        // libbpf opens the object from a file: a temporary copy, removed at the end.
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("bpfverifier-\(name)-\(UUID().uuidString).o").path
+        try Data(object.bytes).write(to: URL(fileURLWithPath: path))
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let kernel = KernelVerdicts(objectPath: path)
         if kernel == nil { Issue.record("skipped the comparison with Linux: \(KernelVerdicts.unavailableReason)", severity: .warning) }
+        var compared = 0
         for (program, expected) in expectations {
             try #require(names.contains(program), "no program \(program)", sourceLocation: sourceLocation)
             let spec = object.spec.program(named: program)!
@@ -335,18 +340,22 @@ import Glibc
             let got = result.refusal?.error.kind ?? "ok"
             #expect(got == expected, "\(program): \(result.summary)", sourceLocation: sourceLocation)
             if let kernel, let linux = kernel.verdict(program) {
+                compared += 1
                 #expect(linux.accepted == result.isAccepted,
                         "\(program): Linux \(linux.accepted ? "accepts" : "refuses: \(linux.reason)"); BPFKit: \(result.summary)",
                         sourceLocation: sourceLocation)
             }
         }
         #expect(Set(expectations.map(\.program)) == names, "every program has an expectation", sourceLocation: sourceLocation)
+        if kernel != nil {
+            #expect(compared == expectations.count, "Linux gave a verdict for every program", sourceLocation: sourceLocation)
+        }
     }
 }
 
 /// C fixtures compiled with the toolchain's clang and BPFKit's headers.
 enum CFixture {
-    struct Compiled { var spec: ObjectSpec; var path: String }
+    struct Compiled { var spec: ObjectSpec; var bytes: [UInt8] }
 
     static var clang: String? {
         let environment = ProcessInfo.processInfo.environment
@@ -370,8 +379,9 @@ enum CFixture {
             return nil
         }
         if let compiled = cache.withLock({ $0[source] }) { return compiled }
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("bpfverifier-locks-\(getpid())-\(name)").path
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("bpfverifier-\(name)-\(UUID().uuidString)").path
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
         try CHeaders.write(to: directory + "/include")
         let input = directory + "/\(name).c", output = directory + "/\(name).o"
         try (prelude + source).write(toFile: input, atomically: true, encoding: .utf8)
@@ -388,7 +398,8 @@ enum CFixture {
             Issue.record("clang failed: \(String(decoding: message, as: UTF8.self))")
             return nil
         }
-        let compiled = Compiled(spec: try ObjectSpec(contentsOf: output), path: output)
+        let bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: output)))
+        let compiled = Compiled(spec: try ObjectSpec(bytes: bytes, name: name + ".o"), bytes: bytes)
         cache.withLock { $0[source] = compiled }
         return compiled
     }
