@@ -36,7 +36,13 @@ public enum HelperArgument: Sendable, Hashable {
     /// A socket pointer; which socket kinds, NULL or a released reference the helper
     /// takes is Linux's per-helper choice (`Engine.socketArgument`, Sockets.swift).
     case socket
-    /// A kind the verifier does not check yet (spin locks, timers, dynptrs, …):
+    /// Writable memory or NULL whose size is the next argument (NULL only with size 0).
+    case writableMemoryOrNull
+    /// A pointer to the `struct bpf_spin_lock` of a map value (bpf_spin_lock/unlock).
+    case spinLock
+    /// A NUL-terminated string in a read-only map value, read at load time (`ARG_PTR_TO_CONST_STR`).
+    case constantString
+    /// A kind the verifier does not check yet (timers, dynptrs, …):
     /// a program passing one is refused rather than trusted.
     case unchecked(String)
 }
@@ -155,8 +161,10 @@ public struct LinuxHelpers: HelperCatalog {
         case .stackOrNull: .stackOrNull
         case .ringbufMemory: .releasedRingBufferMemory
         case .socket: .socket
-        case .mapValueOrNull, .writableMemoryOrNull, .intResult, .spinLock, .timer, .dynptr, .constString,
-            .btfPointer:
+        case .spinLock: .spinLock
+        case .constString: .constantString
+        case .writableMemoryOrNull: .writableMemoryOrNull
+        case .mapValueOrNull, .intResult, .timer, .dynptr, .btfPointer:
             .unchecked("\(kind)")
         }
     }

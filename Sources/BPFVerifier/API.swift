@@ -48,18 +48,32 @@ public struct VerifierMap: Sendable, Hashable {
     public var isReadOnly: Bool
     /// For array/hash of maps: the index (in the input's maps) of the inner map's description.
     public var innerMap: Int?
+    /// The map has a BTF value type Linux accepts (needed for bpf_spin_lock).
+    public var hasBTF: Bool
+    /// Where the value's `struct bpf_spin_lock` is (from BTF), nil when it has none.
+    public var spinLockOffset: Int?
+    /// For read-only maps: the value's bytes as the program will see them (`.rodata`),
+    /// which constant-string arguments (bpf_snprintf's format) are read from.
+    public var readOnlyContents: [UInt8]?
 
     public init(name: String, type: MapType, keySize: Int, valueSize: Int, maxEntries: Int, flags: UInt32 = 0,
-                isReadOnly: Bool = false, innerMap: Int? = nil) {
+                isReadOnly: Bool = false, innerMap: Int? = nil, hasBTF: Bool = false, spinLockOffset: Int? = nil,
+                readOnlyContents: [UInt8]? = nil) {
         self.innerMap = innerMap
+        self.hasBTF = hasBTF || spinLockOffset != nil
+        self.spinLockOffset = spinLockOffset
+        self.readOnlyContents = readOnlyContents
         self.name = name; self.type = type; self.keySize = keySize; self.valueSize = valueSize
         self.maxEntries = maxEntries; self.flags = flags
         self.isReadOnly = isReadOnly || flags & MapSpec.readOnlyProgramFlag != 0
     }
 
+    /// The map as its spec describes it; read-only maps carry their initial data. The BTF
+    /// facts (`hasBTF`, `spinLockOffset`) need the object's BTF: `VerifierInput(program:object:)` fills them.
     public init(_ spec: MapSpec) {
         self.init(name: spec.name, type: spec.type, keySize: Int(spec.keySize), valueSize: Int(spec.valueSize),
                   maxEntries: Int(spec.maxEntries), flags: spec.flags, isReadOnly: spec.isReadOnly)
+        if isReadOnly { readOnlyContents = spec.initialData }
     }
 }
 

@@ -33,6 +33,7 @@ extension VerifierInput {
     public init(program: ProgramSpec, object: ObjectSpec) {
         self.init(program: program, maps: object.maps)
         guard let btf = object.btf else { return }
+        describeMapValues(object.maps, btf: btf)
         for info in program.functionInfo where info.instructionIndex > 0 {
             guard let function = btf.type(id: info.typeID), function.kind == .function, function.vlen == 1,
                   let prototype = btf.type(id: function.sizeOrType), prototype.kind == .functionPrototype else { continue }

@@ -9,12 +9,16 @@ extension Engine {
         guard options.helpers.isAvailable(id, to: input.programType) else {
             throw fail(.helperUnavailable(pc: pc, id: id, name: proto.name, programType: input.programType.name))
         }
+        if !privileged && Engine.needsCapabilities.contains(id) {
+            throw fail(.helperUnavailable(pc: pc, id: id, name: proto.name, programType: input.programType.name + " (unprivileged)"))
+        }
         var state = path.state
         var map: VerifierMap?
         var memoryArgument: (reg: Int, write: Bool, nullable: Bool)?
         var releasedReference: UInt32 = 0
         var callback: Int?
         var allocationSize: Int32 = 0
+        var constantString: [UInt8]?
         func argError(_ i: Int, _ reason: String) -> Failure {
             fail(.helperArgument(pc: pc, helper: proto.name, argument: i, reason: reason))
         }
@@ -41,6 +45,8 @@ extension Engine {
                 memoryArgument = (r, false, nullable)
             case .writableMemory:
                 memoryArgument = (r, true, false)
+            case .writableMemoryOrNull:
+                memoryArgument = (r, true, true)
             case .writableLong:
                 try helperMemory(&state, pc: pc, reg: r, size: 8, sizeRange: nil, write: true, helper: proto.name)
             case .size(let zeroAllowed):
@@ -56,7 +62,11 @@ extension Engine {
                 if let m = memoryArgument {
                     let memory = try readRegister(state, m.reg, pc)
                     if m.nullable && memory.kind == .scalar && memory.value.constantValue == 0 {
-                        // NULL with size: allowed for nullable memory.
+                        // NULL: allowed for nullable memory with a size that can only be zero
+                        // (check_helper_mem_access: "zero-byte read from NULL").
+                        if s.umax > 0 {
+                            throw argError(m.reg, "R\(m.reg) type=scalar expected=fp: NULL needs a size of 0")
+                        }
                     } else if s.umax > 0 {
                         try helperMemory(&state, pc: pc, reg: m.reg, size: Int(s.umax), sizeRange: nil, write: m.write, helper: proto.name)
                     }
@@ -93,9 +103,16 @@ extension Engine {
                 if let reference = try socketArgument(state, pc: pc, helper: id, name: proto.name, register: r) {
                     releasedReference = reference
                 }
+            case .spinLock:
+                try spinLockArgument(&state, pc: pc, helper: proto.name, register: r, lock: id == LinuxHelperID.spinLock)
+            case .constantString:
+                constantString = try self.constantString(state, pc: pc, register: r)
             case .unchecked(let kind):
                 throw argError(r, "BPFKit's verifier does not check \(kind) arguments yet, so it cannot prove this call safe")
             }
+        }
+        if id == LinuxHelperID.snprintf, let format = constantString {
+            try checkSnprintf(state, pc: pc, format: format)
         }
         if releasedReference != 0 {
             guard state.references.contains(where: { $0.id == releasedReference }) else {
@@ -270,6 +287,9 @@ extension Engine {
             if write && (v.readOnly || v.kind == .readOnlyMemory) { throw fail(.readOnlyWrite(pc: pc, register: reg, kind: kind)) }
             let limit = v.kind == .mapValue ? input.maps[Int(v.target)].valueSize : Int(v.range)
             try checkRegion(pc, reg, v, offset: 0, size: size, limit: limit, kind: kind)
+            if v.kind == .mapValue, let lock = input.maps[Int(v.target)].spinLockOffset {
+                try checkLockNotTouched(v, pc: pc, register: reg, offset: 0, size: size, lock: lock)
+            }
         case .packet, .packetMeta:
             if v.value.smin < 0 { throw fail(.negativeOffset(pc: pc, register: reg, kind: "packet")) }
             if Int(v.offset) + size > Int(v.range) || v.offset < 0 {

@@ -184,10 +184,24 @@ public struct AcquiredReference: Hashable, Sendable {
     public var helper: String
 }
 
+/// A bpf_spin_lock taken by `bpf_spin_lock` and not yet released: Linux names it by
+/// its map and by the id of the map value pointer it was taken through (two lookups
+/// give two ids, so unlocking through the other pointer is refused).
+public struct HeldLock: Hashable, Sendable {
+    /// The map (index in the input's maps).
+    public var map: Int32
+    /// The id of the map value pointer (0 for `lddw map_value` pointers).
+    public var id: UInt32
+    /// The `call bpf_spin_lock` instruction.
+    public var pc: Int
+}
+
 /// The abstract machine state on one path.
 public struct AbstractState: Hashable, Sendable {
     public var frames: [Frame]
     public var references: [AcquiredReference] = []
+    /// The bpf_spin_lock this path holds (Linux allows one at a time).
+    public var heldLock: HeldLock?
     /// `may_goto` budget is modelled by Linux as a stack counter; we only track depth of use.
     public var mayGotoDepth: Int = 0
 

@@ -32,11 +32,20 @@ enum StateComparison {
         }
     }
 
-    static func includes(_ old: AbstractState, _ new: AbstractState, live: UInt16, mode: Mode = .notExact) -> Bool {
+    /// `maps`: the input's maps; values of maps with a spin lock compare their ids
+    /// (which name the lock), as Linux's `regsafe` does.
+    static func includes(_ old: AbstractState, _ new: AbstractState, live: UInt16, mode: Mode = .notExact,
+                         maps: [VerifierMap] = []) -> Bool {
         guard old.frames.count == new.frames.count, old.references.count == new.references.count,
               old.mayGotoDepth == new.mayGotoDepth || true else { return false }
         var ids = IDMap()
         for (o, n) in zip(old.references, new.references) where !ids.check(o.id, n.id) { return false }
+        // refsafe: the same lock held (same map, ids renamed consistently), or none.
+        switch (old.heldLock, new.heldLock) {
+        case (nil, nil): break
+        case (let o?, let n?): if o.map != n.map || !ids.check(o.id, n.id) { return false }
+        default: return false
+        }
         let last = old.frames.count - 1
         for f in 0...last {
             guard old.frames[f].callSite == new.frames[f].callSite else { return false }
@@ -48,14 +57,24 @@ enum StateComparison {
                     if live & (1 << UInt16(r)) == 0 { continue }
                 } else if r <= 5 { continue }
                 if !register(of.registers[r], covers: nf.registers[r], &ids, mode) { return false }
+                if !lockIDs(of.registers[r], nf.registers[r], &ids, maps) { return false }
             }
             // Slots below the deepest byte the old frame touched are empty there: covered.
             let used = min(64, (of.stackDepth + 7) / 8)
             for s in 0..<used {
                 if !slot(of.stack[s], covers: nf.stack[s], &ids, mode) { return false }
+                if let o = of.stack[s].spilled, let n = nf.stack[s].spilled, !lockIDs(o, n, &ids, maps) { return false }
             }
         }
         return true
+    }
+
+    /// Map value pointers into maps with a spin lock: their ids name the lock they can
+    /// unlock, so they must correspond (`check_ids` in Linux's `regsafe`).
+    static func lockIDs(_ old: RegisterValue, _ new: RegisterValue, _ ids: inout IDMap, _ maps: [VerifierMap]) -> Bool {
+        guard !maps.isEmpty, old.kind == .mapValue, new.kind == .mapValue, !old.mayBeNull,
+              maps.indices.contains(Int(old.target)), maps[Int(old.target)].spinLockOffset != nil else { return true }
+        return ids.check(old.id, new.id)
     }
 
     static func register(_ old: RegisterValue, covers new: RegisterValue, _ ids: inout IDMap, _ mode: Mode) -> Bool {

@@ -16,6 +16,7 @@ extension Engine {
     /// Executes one instruction on `path`. Returns true when the path ends.
     func step(_ d: DecodedInstruction, _ path: inout Path) throws -> Bool {
         let pc = d.index
+        try checkSpinLockRules(d, path.state)
         switch d.descriptor.form {
         case .aluRegister, .aluImmediate, .unary:
             try alu(d, &path)

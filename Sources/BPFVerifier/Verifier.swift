@@ -226,6 +226,9 @@ final class Engine {
         if !state.references.isEmpty {
             parts.append("refs=" + state.references.map { "\($0.id)@\($0.pc)" }.joined(separator: ","))
         }
+        if let lock = state.heldLock {
+            parts.append("lock=map\(lock.map)" + (lock.id != 0 ? ",id=\(lock.id)" : "") + "@\(lock.pc)")
+        }
         return parts.joined(separator: " | ")
     }
 
@@ -280,6 +283,7 @@ final class Engine {
         let force = structure.isForceCheckpoint[pc] || path.historyJumps > 40
         var addNew = force || (jumpsProcessed - previousJumps >= 2 && processed - previousProcessed >= 8)
         let mode: StateComparison.Mode = privileged ? .notExact : .rangeWithin
+        let lockMaps = input.mapsWithSpinLocks
         var list = explored[pc]
         var changed = false
         var k = list.count - 1
@@ -290,14 +294,14 @@ final class Engine {
                 var skipLoopCheck = false
                 if structure.slots[pc]?.operation == .mayGoto,
                    nodes[index].state.mayGotoDepth != path.state.mayGotoDepth,
-                   StateComparison.includes(nodes[index].state, path.state, live: live, mode: .rangeWithin) {
+                   StateComparison.includes(nodes[index].state, path.state, live: live, mode: .rangeWithin, maps: lockMaps) {
                     // may_goto bounds the loop at run time: an iteration that repeats an earlier state is covered.
                     nodes[index].hits += 1
                     if changed { explored[pc] = list }
                     return true
                 }
                 if structure.callsCallback[pc] {
-                    if StateComparison.includes(nodes[index].state, path.state, live: live, mode: .rangeWithin) {
+                    if StateComparison.includes(nodes[index].state, path.state, live: live, mode: .rangeWithin, maps: lockMaps) {
                         nodes[index].hits += 1
                         if changed { explored[pc] = list }
                         return true
@@ -311,7 +315,7 @@ final class Engine {
                 if !force && jumpsProcessed - previousJumps < 20 && processed - previousProcessed < 100 {
                     addNew = false
                 }
-            } else if StateComparison.includes(nodes[index].state, path.state, live: live, mode: mode) {
+            } else if StateComparison.includes(nodes[index].state, path.state, live: live, mode: mode, maps: lockMaps) {
                 nodes[index].hits += 1
                 if changed { explored[pc] = list }
                 if privileged { propagatePrecision(from: index, to: &path) }

@@ -52,6 +52,19 @@ public enum VerifierError: Error, Sendable, Hashable {
     case unreferencedSocketRelease(pc: Int, register: Int, kind: String)
     case callDepthExceeded(pc: Int, depth: Int)
     case stackTooLarge(pc: Int, size: Int)
+    // Spin locks and constant strings
+    /// A bpf_spin_lock/bpf_spin_unlock argument Linux refuses (`process_spin_lock`).
+    case spinLock(pc: Int, register: Int, problem: SpinLockProblem)
+    /// Something a held bpf_spin_lock forbids.
+    case lockHeld(pc: Int, lockedAt: Int, what: LockHeldAction)
+    /// A map with a bpf_spin_lock in a program type that may not use one.
+    case spinLockInProgramType(pc: Int, map: String, programType: String, tracing: Bool)
+    /// A load, store or helper access that overlaps a bpf_spin_lock.
+    case spinLockAccessed(pc: Int, register: Int)
+    /// An `ARG_PTR_TO_CONST_STR` argument (bpf_snprintf's format, bpf_strncmp's s2) Linux refuses.
+    case constantString(pc: Int, register: Int, problem: ConstantStringProblem)
+    /// bpf_snprintf's format and data do not agree (`check_bpf_snprintf_call`).
+    case invalidFormat(pc: Int, reason: String)
     // Exit
     case returnValueOutOfRange(pc: Int, range: String, value: String)
     case returnNotScalar(pc: Int, kind: String)
@@ -77,7 +90,9 @@ public enum VerifierError: Error, Sendable, Hashable {
              .helperUnavailable(let pc, _, _, _), .helperArgument(let pc, _, _, _), .unreleasedReference(let pc, _, _),
              .invalidRelease(let pc, _), .callDepthExceeded(let pc, _), .stackTooLarge(let pc, _),
              .returnValueOutOfRange(let pc, _, _), .returnNotScalar(let pc, _), .infiniteLoop(let pc),
-             .complexityLimit(let pc, _), .tooManyPendingBranches(let pc, _):
+             .complexityLimit(let pc, _), .tooManyPendingBranches(let pc, _), .spinLock(let pc, _, _),
+             .lockHeld(let pc, _, _), .spinLockInProgramType(let pc, _, _, _), .spinLockAccessed(let pc, _),
+             .constantString(let pc, _, _), .invalidFormat(let pc, _):
             pc
         }
     }
@@ -130,6 +145,12 @@ public enum VerifierError: Error, Sendable, Hashable {
         case .infiniteLoop: "infinite_loop"
         case .complexityLimit: "complexity"
         case .tooManyPendingBranches: "jump_sequence"
+        case .spinLock: "spin_lock"
+        case .lockHeld: "lock_held"
+        case .spinLockInProgramType: "spin_lock_prog_type"
+        case .spinLockAccessed: "spin_lock_access"
+        case .constantString: "const_str"
+        case .invalidFormat: "format"
         }
     }
 
@@ -185,6 +206,13 @@ public enum VerifierError: Error, Sendable, Hashable {
         case .infiniteLoop(let pc): return "infinite loop detected at insn \(pc)"
         case .complexityLimit(_, let n): return "BPF program is too large. Processed \(n) insn: the verifier gave up here, having followed too many paths"
         case .tooManyPendingBranches(_, let n): return "The sequence of \(n) jumps is too complex: more than 8192 branches wait to be explored"
+        case .spinLock(_, let r, let problem): return problem.message(register: r)
+        case .lockHeld(_, let at, let what): return "\(what.message) (the bpf_spin_lock taken at insn \(at) is still held)"
+        case .spinLockInProgramType(_, let map, let type, let tracing):
+            return (tracing ? "tracing progs" : "socket filter progs") + " cannot use bpf_spin_lock yet: map '\(map)' holds one and the program is of type \(type)"
+        case .spinLockAccessed(_, let r): return "R\(r) bpf_spin_lock cannot be accessed directly by load/store"
+        case .constantString(_, let r, let problem): return problem.message(register: r)
+        case .invalidFormat(_, let reason): return "Invalid format string: \(reason)"
         }
     }
 
@@ -254,6 +282,105 @@ public enum VerifierError: Error, Sendable, Hashable {
             return "pass a socket pointer (from __sk_buff.sk, bpf_sk_lookup_tcp(), bpf_sk_fullsock()) of the kind the helper takes"
         case .unreferencedSocketRelease:
             return "release only sockets returned by bpf_sk_lookup_tcp(), bpf_sk_lookup_udp() or bpf_skc_lookup_tcp() (or derived from them); sockets read from the context are not counted"
+        case .spinLock(_, _, let problem): return problem.hint
+        case .lockHeld(_, _, let what): return what.hint
+        case .spinLockInProgramType: return "take locks in networking, cgroup or LSM programs; tracing programs and socket filters may not refer to a map whose value holds a struct bpf_spin_lock"
+        case .spinLockAccessed: return "read and write the other fields of the value; the struct bpf_spin_lock field is only passed to bpf_spin_lock()/bpf_spin_unlock()"
+        case .constantString(_, _, let problem): return problem.hint
+        case .invalidFormat: return "use the conversions bpf_snprintf supports (%d %i %u %x %X with l/ll, %c, %s, %p, %pK, %px, %pI4/6, %pks/%pus, flags 0+- and a width) and pass one 8-byte value per conversion: data_len = 8 × conversions, at most 12"
+        }
+    }
+}
+
+/// Why a bpf_spin_lock/bpf_spin_unlock argument is refused.
+public enum SpinLockProblem: Sendable, Hashable {
+    case variableOffset
+    case mapWithoutBTF(map: String)
+    case mapWithoutLock(map: String)
+    case wrongOffset(offset: Int64, lockOffset: Int)
+    case secondLock(heldSince: Int)
+    case unlockWithoutLock
+    case unlockOfDifferentLock(lockedAt: Int)
+
+    func message(register r: Int) -> String {
+        switch self {
+        case .variableOffset: "R\(r) doesn't have constant offset. bpf_spin_lock has to be at the constant offset"
+        case .mapWithoutBTF(let map): "map '\(map)' has to have BTF in order to use bpf_spin_lock"
+        case .mapWithoutLock(let map): "map '\(map)' has no valid bpf_spin_lock"
+        case .wrongOffset(let offset, let lock): "off \(offset) doesn't point to 'struct bpf_spin_lock' that is at \(lock)"
+        case .secondLock(let at): "Locking two bpf_spin_locks are not allowed (one is held since insn \(at))"
+        case .unlockWithoutLock: "bpf_spin_unlock without taking a lock"
+        case .unlockOfDifferentLock(let at): "bpf_spin_unlock of different lock (the one held was taken at insn \(at))"
+        }
+    }
+
+    var hint: String {
+        switch self {
+        case .variableOffset: return "pass &value->lock of a value pointer whose offset is a known constant"
+        case .mapWithoutBTF: return "declare the map with BTF (`__type(value, struct ...)` in SEC(\".maps\")) in a hash, array or local-storage map; per-CPU and LRU maps cannot hold locks"
+        case .mapWithoutLock: return "put one `struct bpf_spin_lock` field in the map's value type"
+        case .wrongOffset: return "pass the address of the value's struct bpf_spin_lock field itself"
+        case .secondLock: return "release the held lock with bpf_spin_unlock() before taking another"
+        case .unlockWithoutLock: return "call bpf_spin_lock() on this path before bpf_spin_unlock()"
+        case .unlockOfDifferentLock: return "unlock through the same value pointer (same lookup) that was locked"
+        }
+    }
+}
+
+/// What a program may not do while it holds a bpf_spin_lock.
+public enum LockHeldAction: Sendable, Hashable {
+    case helperCall
+    case globalFunctionCall
+    case exit
+    case legacyPacketLoad
+
+    var message: String {
+        switch self {
+        case .helperCall: "function calls are not allowed while holding a lock"
+        case .globalFunctionCall: "global function calls are not allowed while holding a lock, use static function instead"
+        case .exit: "BPF_EXIT instruction in main prog cannot be used inside bpf_spin_lock-ed region"
+        case .legacyPacketLoad: "BPF_LD_[ABS|IND] cannot be used inside bpf_spin_lock-ed region"
+        }
+    }
+
+    var hint: String {
+        switch self {
+        case .helperCall: return "call helpers before bpf_spin_lock() or after bpf_spin_unlock(); only bpf_spin_unlock() may be called while the lock is held"
+        case .globalFunctionCall: return "make the function static (it is then verified with the caller's state), or call it outside the locked region"
+        case .exit: return "call bpf_spin_unlock() on every path before returning, including early returns"
+        case .legacyPacketLoad: return "read the packet outside the locked region"
+        }
+    }
+}
+
+/// Why a constant-string argument is refused (`check_reg_const_str`).
+public enum ConstantStringProblem: Sendable, Hashable {
+    case notMapValue(kind: String)
+    case notReadOnly
+    case variableOffset
+    case noDirectAccess
+    case contentsUnknown(map: String)
+    case notTerminated
+
+    func message(register r: Int) -> String {
+        switch self {
+        case .notMapValue(let kind): "R\(r) type=\(kind) expected=map_value: a constant string must be in a read-only map"
+        case .notReadOnly: "R\(r) does not point to a readonly map"
+        case .variableOffset: "R\(r) is not a constant address"
+        case .noDirectAccess: "direct value access on string failed: the map is not an array with one element"
+        case .contentsUnknown(let map): "R\(r) the contents of read-only map '\(map)' are not known to the verifier"
+        case .notTerminated: "string is not zero-terminated"
+        }
+    }
+
+    var hint: String {
+        switch self {
+        case .notMapValue, .notReadOnly, .noDirectAccess, .contentsUnknown:
+            return "pass a string constant from .rodata (`static const char fmt[] = \"...\";`), not a stack buffer or writable global"
+        case .variableOffset:
+            return "pass the string's address directly, not an address computed from a variable"
+        case .notTerminated:
+            return "make sure the string ends with a NUL inside the map value"
         }
     }
 }

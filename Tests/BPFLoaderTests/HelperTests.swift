@@ -154,10 +154,7 @@ struct HelperTests {
                 return length * 10000 + full * 100 + (bpf_strncmp(out, sizeof(out), expected) == 0) * 10
                        + (tiny[3] == 0) + (bpf_strncmp(tiny, 3, expected) == 0);
             }
-            """, name: "snprintf",
-            // BPFKit's verifier does not check bpf_snprintf's writable-buffer arguments yet
-            // (Linux accepts this program); the run is checked instead.
-            options: LoadOptions(verifies: false)) else { return }
+            """, name: "snprintf") else { return }
         // 13 characters + NUL; the truncated copy still reports the full length and ends in a NUL.
         #expect(try collection.run(program: "format", packet: Self.packets[0]).returnValue == 14 * 10000 + 14 * 100 + 10 + 1 + 1)
     }

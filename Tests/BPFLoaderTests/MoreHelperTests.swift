@@ -63,10 +63,7 @@ struct MoreHelperTests {
                 bpf_spin_unlock(&value->lock);
                 return count;
             }
-            """, name: "spinlock",
-            // BPFKit's verifier does not check bpf_spin_lock arguments yet (Linux accepts
-            // this program); the run is checked instead.
-            options: LoadOptions(verifies: false)) else { return }
+            """, name: "spinlock") else { return }
         let packet = Packet.ipv4(proto: 6, payload: Packet.tcp)
         // Two threads at once: every increment happens under the lock.
         DispatchQueue.concurrentPerform(iterations: 2) { _ in
