@@ -5,8 +5,8 @@ import BPFTestSupport
 @testable import BPFVerifier
 
 /// Compares what BPFKit and Linux know about scalars, through verdicts. Each program computes
-/// values with random ALU operations, byte swaps, sign extensions, spills and fills and
-/// refining branches, then ends with a tripwire: a conditional jump over an out-of-bounds store.
+/// values with random ALU operations, byte swaps, sign extensions, spills and fills, helper
+/// results and refining branches, then ends with a tripwire: a conditional jump over an out-of-bounds store.
 /// A verifier that proves the jump always taken accepts the program. BPFKit may know less than
 /// Linux (it then refuses a program Linux accepts) but never more: knowing more means
 /// accepting programs that Linux refuses, and a program moves between them with its verdict.
@@ -84,7 +84,12 @@ enum ScalarProgramGenerator {
         let conditions = ["jeq", "jne", "jgt", "jge", "jlt", "jle", "jsgt", "jsge", "jslt", "jsle", "jset"]
         for _ in 0..<(4 + Int(rng.next() % 8)) {
             let dst = register()
-            switch rng.next() % 10 {
+            switch rng.next() % 11 {
+            case 10:
+                // A helper's return range (bpf_get_prandom_u32, bpf_get_smp_processor_id); the call
+                // clobbers r1-r5, which are set again from its result and from constants.
+                lines.append("call \(pick([7, 8]))")
+                for r in 1...5 { lines.append(chance(50) ? "mov %r\(r), %r0" : "mov %r\(r), \(constant())") }
             case 0:
                 lines.append(pick(["neg", "neg32"]) + " " + dst)
             case 1:
