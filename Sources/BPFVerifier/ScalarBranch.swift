@@ -189,6 +189,11 @@ extension Scalar {
             } else {
                 if is32 { a.bits = a.bits.withSubreg(a.bits.subreg & .constant(~v)) }
                 else { a.bits = a.bits & .constant(~v) }
+                // Linux 6.18 forgets the ranges after clearing bits and recomputes them from the
+                // known bits alone ("bpf: Forget ranges when refining tnum after JSET"), so a
+                // bound such as `r >= 1000` does not survive `!(r & 31)`.
+                a = Scalar(bits: a.bits, umin: 0, umax: .max, smin: .min, smax: .max,
+                           u32min: 0, u32max: .max, s32min: .min, s32max: .max)
             }
         case .le:
             if is32 { a.u32max = min(a.u32max, b.u32max); b.u32min = max(a.u32min, b.u32min) }

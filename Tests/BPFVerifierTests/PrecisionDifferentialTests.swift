@@ -15,6 +15,9 @@ import BPFTestSupport
 /// between a spilled 32-bit value and its sign-extending fill (`ldxsw`) although the two
 /// values differ when bit 31 is set; a branch on one then gives the other the wrong range.
 /// BPFKit breaks that link, so it decides those programs differently: soundly, not as Linux.
+/// They also find a comparison of a register with itself (`if w5 <= w5`) whose impossible
+/// branch Linux explores after reporting "verifier bug: REG INVARIANTS VIOLATION"; BPFKit
+/// drops the impossible branch.
 ///
 /// `BPFKIT_PRECISION_PROGRAMS` sets how many programs (default 5,000).
 @Suite struct PrecisionDifferentialTests {

@@ -415,6 +415,11 @@ let regressionCases: [VerdictCase] = [
     // of `w4 << 30` are known zero, yet Linux cannot tell r9 is 0 and checks the fall-through.
     c("movsx does not use known low bits", "ldxw %r4, [%r1+0]\nlsh32 %r4, 30\nmovsx1632 %r9, %r4\njslt %r9, 10, +1\nstb [%r10+8], 1\nmov %r0, 0\nexit", "bounds"),
     c("movsx keeps a range of one sign", "ldxw %r4, [%r1+0]\nand %r4, 15\nmovsx864 %r9, %r4\njsle %r9, 15, +1\nstb [%r10+8], 1\nmov %r0, 0\nexit", "ok"),
+    // Linux 6.18 forgets a register's ranges when the fall-through of `jset` clears bits, and
+    // recomputes them from the known bits: `r8 >= 1000` is lost.
+    c("jset fall-through forgets ranges", "ldxw %r8, [%r1+4]\nadd %r8, 1000\njset %r8, 31, +2\njge %r8, 1000, +1\nstb [%r10+8], 1\nmov %r0, 0\nexit", "bounds"),
+    c("jset32 fall-through forgets 64-bit ranges", "ldxw %r8, [%r1+4]\nadd %r8, 1000\njset32 %r8, 31, +2\njge %r8, 1000, +1\nstb [%r10+8], 1\nmov %r0, 0\nexit", "bounds"),
+    c("jset taken branch keeps ranges", "ldxw %r8, [%r1+4]\nadd %r8, 1000\nmov %r0, 0\njset %r8, 32, +1\nexit\njge %r8, 1000, +1\nstb [%r10+8], 1\nmov %r0, 0\nexit", "ok"),
     c("movsx of a range crossing the sign bit", "ldxw %r4, [%r1+0]\nand %r4, 255\nmovsx864 %r9, %r4\njsle %r9, 127, +1\nstb [%r10+8], 1\nmov %r0, 0\nexit", "ok"),
     // CVE-2017-16995: `mov32 r2, -1` is 0x00000000ffffffff; comparing it with the sign-extended
     // immediate -1 is never equal, so the jump is always taken and the bad dereference on the
