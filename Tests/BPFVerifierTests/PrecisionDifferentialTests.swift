@@ -5,8 +5,8 @@ import BPFTestSupport
 @testable import BPFVerifier
 
 /// Compares what BPFKit and Linux know about scalars, through verdicts. Each program computes
-/// values with random ALU operations, byte swaps, sign extensions, spills and fills, helper
-/// results and refining branches, then ends with a tripwire: a conditional jump over an out-of-bounds store.
+/// values with random ALU operations, byte swaps, sign extensions, spills, fills and narrow stack stores,
+/// helper results and refining branches, then ends with a tripwire: a conditional jump over an out-of-bounds store.
 /// A verifier that proves the jump always taken accepts the program. BPFKit may know less than
 /// Linux (it then refuses a program Linux accepts) but never more: knowing more means
 /// accepting programs that Linux refuses, and a program moves between them with its verdict.
@@ -87,7 +87,17 @@ enum ScalarProgramGenerator {
         let conditions = ["jeq", "jne", "jgt", "jge", "jlt", "jle", "jsgt", "jsge", "jslt", "jsle", "jset"]
         for _ in 0..<(4 + Int(rng.next() % 8)) {
             let dst = register()
-            switch rng.next() % 11 {
+            switch rng.next() % 12 {
+            case 11:
+                // Narrow stores of constants and registers into a slot, then a load of it: what
+                // the verifier keeps of zero, constant and unknown bytes.
+                for _ in 0..<(1 + Int(rng.next() % 3)) {
+                    let (size, offsets) = pick([("b", [-8, -7, -5, -1]), ("h", [-8, -6, -2]), ("w", [-8, -4]), ("dw", [-8])])
+                    let offset = pick(offsets)
+                    lines.append(chance(50) ? "st\(size) [%r10\(offset)], \(chance(50) ? 0 : constant())"
+                                            : "stx\(size) [%r10\(offset)], \(register())")
+                }
+                lines.append(pick(["ldxdw", "ldxw", "ldxh", "ldxb", "ldxsw", "ldxsb"]) + " \(dst), [%r10-8]")
             case 10:
                 // A helper's return range (bpf_get_prandom_u32, bpf_get_smp_processor_id); the call
                 // clobbers r1-r5, which are set again from its result and from constants.
