@@ -201,7 +201,9 @@ extension Engine {
     func goodPacketPointers(_ state: inout AbstractState, _ ptr: RegisterValue, rightOpen: Bool) {
         if ptr.offset < 0 || (ptr.offset == 0 && rightOpen) { return }
         if ptr.value.umax > UInt64(Engine.maxPacketOffset) || Int64(ptr.value.umax) + Int64(ptr.offset) > Engine.maxPacketOffset { return }
-        let newRange = rightOpen ? ptr.offset - 1 : ptr.offset
+        // A strict comparison (`pkt' < end`) also proves the byte at pkt' itself, so Linux 6.18
+        // gives one byte more (it gave one less before).
+        let newRange = rightOpen ? ptr.offset + 1 : ptr.offset
         state.forEachRegister { reg in
             if reg.kind == ptr.kind && reg.id == ptr.id { reg.range = max(reg.range, newRange) }
         }

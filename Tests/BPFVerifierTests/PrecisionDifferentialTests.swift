@@ -142,3 +142,95 @@ enum ScalarProgramGenerator {
         return lines.joined(separator: "\n")
     }
 }
+
+/// The same comparison for packet ranges: XDP programs move packet pointers by constants and
+/// bounded scalars, compare them with `data_end` in every form Linux recognises (and some it
+/// does not), and end with one access that is safe only if the range is proven.
+@Suite struct PacketRangeDifferentialTests {
+    @Test func packetKnowledgeNeverExceedsLinux() throws {
+        guard LinuxOracle.isAvailable else {
+            print("skipping the packet-range differential test: bpf() is not available here")
+            return
+        }
+        let count = ProcessInfo.processInfo.environment["BPFKIT_PRECISION_PROGRAMS"].flatMap(Int.init) ?? 3_000
+        let verifier = Verifier(options: VerifierOptions(complexityLimit: 100_000))
+        var both = 0, neither = 0
+        var bpfkitOnly: [String] = [], linuxOnly: [String] = []
+        for i in 0..<count {
+            let seed = 0xA_0000 &+ UInt64(i)
+            let source = PacketProgramGenerator.program(seed: seed)
+            let instructions = try Assembler.assembleProgram(source).instructions
+            let ours = verifier.verify(VerifierInput(instructions: instructions, programType: .xdp, maps: OracleMaps.descriptions))
+            let linux = try #require(LinuxOracle.verdict(of: instructions, type: .xdp, withLog: false))
+            switch (ours.isAccepted, linux.accepted) {
+            case (true, true): both += 1
+            case (false, false): neither += 1
+            case (true, false):
+                let log = LinuxOracle.verdict(of: instructions, type: .xdp)?.log ?? ""
+                bpfkitOnly.append("seed \(seed):\n\(source)\n  BPFKit: \(ours.summary)\n  Linux:\n\(LinuxOracle.tail(log, lines: 8))")
+            case (false, true):
+                linuxOnly.append("seed \(seed):\n\(source)\n  BPFKit: \(ours.summary)\n\(ours.refusal?.explanation ?? "")")
+            }
+        }
+        print("""
+            packet-range differential: \(count) programs: accepted by both \(both), refused by both \(neither), \
+            accepted only by BPFKit \(bpfkitOnly.count), accepted only by Linux \(linuxOnly.count)
+            """)
+        for report in bpfkitOnly.prefix(4) { print("MORE PRECISE THAN LINUX " + report) }
+        for report in linuxOnly.prefix(4) { print("LESS PRECISE THAN LINUX " + report) }
+        #expect(bpfkitOnly.isEmpty, "BPFKit proved \(bpfkitOnly.count) packet accesses safe that Linux could not")
+        #expect(Double(linuxOnly.count) <= PrecisionDifferentialTests.lessPreciseLimit * Double(count),
+                "BPFKit could not prove \(linuxOnly.count) packet accesses safe that Linux could")
+    }
+}
+
+/// XDP programs over packet pointers that end in one packet access.
+enum PacketProgramGenerator {
+    static func program(seed: UInt64) -> String {
+        var rng = SplitMix64(seed: seed)
+        func pick<T>(_ options: [T]) -> T { options[Int(rng.next() % UInt64(options.count))] }
+        func chance(_ percent: UInt64) -> Bool { rng.next() % 100 < percent }
+        // r2 = data, r3 = data_end; r4, r5, r7 are packet pointers, r8 and r9 scalars.
+        var lines = ["ldxw %r2, [%r1+0]", "ldxw %r3, [%r1+4]", "mov %r4, %r2", "mov %r5, %r2", "mov %r7, %r2",
+                     "ldxw %r8, [%r1+12]", "mov %r9, \(pick([0, 1, 7, 14, 20]))"]
+        let pointers = ["%r2", "%r4", "%r5", "%r7"], movable = ["%r4", "%r5", "%r7"]
+        let sizes = [("b", 1), ("h", 2), ("w", 4), ("dw", 8)]
+        for _ in 0..<(2 + Int(rng.next() % 6)) {
+            switch rng.next() % 6 {
+            case 0:
+                // Move a pointer by a constant (sometimes negative).
+                lines.append("add \(pick(movable)), \(pick([1, 2, 4, 6, 8, 14, 20, 34, 40, -2, -8]))")
+            case 1:
+                // Bound a scalar and move a pointer by it.
+                lines.append(pick(["and %r8, \(pick([1, 3, 7, 15, 63, 255]))", "and32 %r8, \(pick([7, 15, 255]))",
+                                   "rsh %r8, \(pick([56, 60, 62]))", "mov %r8, \(pick([0, 4, 10]))"]))
+                lines.append("add \(pick(movable)), %r8")
+            case 2, 3:
+                // A range check: a copy moved by N compared with data_end, in one of Linux's forms.
+                let p = pick(pointers), n = pick([0, 1, 4, 8, 14, 20, 34, 54])
+                lines.append("mov %r0, \(p)")
+                lines.append("add %r0, \(n)")
+                switch rng.next() % 6 {
+                case 0: lines.append("jgt %r0, %r3, out")
+                case 1: lines.append("jge %r0, %r3, out")
+                case 2: lines.append("jlt %r3, %r0, out")
+                case 3: lines.append("jle %r3, %r0, out")
+                case 4: lines.append("jle %r0, %r3, +1"); lines.append("ja out")
+                default: lines.append("jgt %r3, %r0, +1"); lines.append("ja out")
+                }
+            case 4:
+                // A read in the middle: only safe ones let the program go on.
+                let (suffix, _) = pick(sizes)
+                lines.append("ldx\(suffix) %r9, [\(pick(pointers))+\(pick([0, 1, 2, 4, 12, 13]))]")
+            default:
+                // Copy a pointer.
+                lines.append("mov \(pick(movable)), \(pick(pointers))")
+            }
+        }
+        let (suffix, _) = pick(sizes)
+        let offset = pick([-2, 0, 1, 4, 6, 10, 13, 20, 30, 50])
+        lines.append("ldx\(suffix) %r9, [\(pick(pointers))\(offset < 0 ? "" : "+")\(offset)]")
+        lines += ["out: mov %r0, 2", "exit"]
+        return lines.joined(separator: "\n")
+    }
+}

@@ -245,6 +245,11 @@ let mapCases: [VerdictCase] = [
 
 /// Direct packet access in XDP and TC.
 let packetCases: [VerdictCase] = [
+    // A strict check (`data + 8 < data_end`) proves 9 bytes in Linux 6.18, a non-strict one 8.
+    c("strict packet check proves one byte more", "ldxw %r2, [%r1+0]\nldxw %r3, [%r1+4]\nmov %r0, %r2\nadd %r0, 8\njgt %r3, %r0, +1\nja out\nldxb %r9, [%r2+8]\nout: mov %r0, 2\nexit", "ok", .xdp),
+    c("strict packet check proves no more than that", "ldxw %r2, [%r1+0]\nldxw %r3, [%r1+4]\nmov %r0, %r2\nadd %r0, 8\njgt %r3, %r0, +1\nja out\nldxb %r9, [%r2+9]\nout: mov %r0, 2\nexit", "pkt_range", .xdp),
+    c("non-strict packet check proves the offset", "ldxw %r2, [%r1+0]\nldxw %r3, [%r1+4]\nmov %r0, %r2\nadd %r0, 8\njgt %r0, %r3, out\nldxb %r9, [%r2+8]\nout: mov %r0, 2\nexit", "pkt_range", .xdp),
+    c("strict check of data itself proves nothing", "ldxw %r2, [%r1+0]\nldxw %r3, [%r1+4]\njgt %r3, %r2, +1\nja out\nldxb %r9, [%r2+0]\nout: mov %r0, 2\nexit", "pkt_range", .xdp),
     c("xdp range on copy made before check", P.xdp("mov %r5, %r2\nmov %r4, %r2\nadd %r4, 8\njgt %r4, %r3, out\nldxdw %r0, [%r5+0]\nexit\nout: mov %r0, 2\nexit"), "ok", .xdp),
     c("xdp jge form", P.xdp("mov %r4, %r2\nadd %r4, 4\njge %r3, %r4, +2\nmov %r0, 2\nexit\nldxw %r0, [%r2+0]\nexit"), "ok", .xdp),
     c("xdp jle form", P.xdp("mov %r4, %r2\nadd %r4, 4\njle %r4, %r3, +2\nmov %r0, 2\nexit\nldxw %r0, [%r2+0]\nexit"), "ok", .xdp),
