@@ -234,3 +234,91 @@ enum PacketProgramGenerator {
         return lines.joined(separator: "\n")
     }
 }
+
+/// The same comparison for map values: socket filters look a value up, check it for NULL in
+/// one of several ways, move copies of the pointer by bounded scalars, and end with one
+/// access that is safe only if the offset is proven to stay inside the value.
+@Suite struct MapValueDifferentialTests {
+    @Test func mapValueKnowledgeNeverExceedsLinux() throws {
+        guard LinuxOracle.isAvailable else {
+            print("skipping the map-value differential test: bpf() is not available here")
+            return
+        }
+        let count = ProcessInfo.processInfo.environment["BPFKIT_PRECISION_PROGRAMS"].flatMap(Int.init) ?? 3_000
+        let verifier = Verifier(options: VerifierOptions(complexityLimit: 100_000))
+        var both = 0, neither = 0
+        var bpfkitOnly: [String] = [], linuxOnly: [String] = []
+        for i in 0..<count {
+            let seed = 0xB_0000 &+ UInt64(i)
+            let source = MapValueProgramGenerator.program(seed: seed)
+            let instructions = try Assembler.assembleProgram(source).instructions
+            let ours = verifier.verify(VerifierInput(instructions: instructions, programType: .socketFilter, maps: OracleMaps.descriptions))
+            let linux = try #require(LinuxOracle.verdict(of: instructions, type: .socketFilter, withLog: false))
+            switch (ours.isAccepted, linux.accepted) {
+            case (true, true): both += 1
+            case (false, false): neither += 1
+            case (true, false):
+                let log = LinuxOracle.verdict(of: instructions, type: .socketFilter)?.log ?? ""
+                bpfkitOnly.append("seed \(seed):\n\(source)\n  BPFKit: \(ours.summary)\n  Linux:\n\(LinuxOracle.tail(log, lines: 8))")
+            case (false, true):
+                linuxOnly.append("seed \(seed):\n\(source)\n  BPFKit: \(ours.summary)\n\(ours.refusal?.explanation ?? "")")
+            }
+        }
+        print("""
+            map-value differential: \(count) programs: accepted by both \(both), refused by both \(neither), \
+            accepted only by BPFKit \(bpfkitOnly.count), accepted only by Linux \(linuxOnly.count)
+            """)
+        for report in bpfkitOnly.prefix(4) { print("MORE PRECISE THAN LINUX " + report) }
+        for report in linuxOnly.prefix(4) { print("LESS PRECISE THAN LINUX " + report) }
+        #expect(bpfkitOnly.isEmpty, "BPFKit proved \(bpfkitOnly.count) map value accesses safe that Linux could not")
+        #expect(Double(linuxOnly.count) <= PrecisionDifferentialTests.lessPreciseLimit * Double(count),
+                "BPFKit could not prove \(linuxOnly.count) map value accesses safe that Linux could")
+    }
+}
+
+/// Socket filters over map value pointers that end in one value access.
+enum MapValueProgramGenerator {
+    static func program(seed: UInt64) -> String {
+        var rng = SplitMix64(seed: seed)
+        func pick<T>(_ options: [T]) -> T { options[Int(rng.next() % UInt64(options.count))] }
+        func chance(_ percent: UInt64) -> Bool { rng.next() % 100 < percent }
+        // Maps 0 (hash, value 16), 1 (array, 8), 5 (hash, 64), 6 (array, 64).
+        let map = pick([0, 1, 5, 6])
+        var lines = ["mov %r6, %r1", "ldxw %r8, [%r6+0]", "ldxw %r9, [%r6+8]",
+                     "stw [%r10-4], \(pick([0, 1, 3, 7]))", "mov %r2, %r10", "add %r2, -4", "lddw %r1, map:\(map)", "call 1"]
+        // The NULL check, on the pointer or on a copy of it.
+        let checked = chance(30) ? "%r7" : "%r0"
+        lines.append("mov %r7, %r0")
+        switch rng.next() % 3 {
+        case 0: lines.append("jeq \(checked), 0, out")
+        case 1: lines.append("jne \(checked), 0, +1"); lines.append("ja out")
+        default: lines.append("jeq \(checked), 0, out"); lines.append("jne %r0, 0, +1"); lines.append("ja out")
+        }
+        let pointers = ["%r0", "%r7"]
+        for _ in 0..<(1 + Int(rng.next() % 5)) {
+            switch rng.next() % 5 {
+            case 0:
+                // Bound a scalar with a mask or a shift.
+                let r = pick(["%r8", "%r9"])
+                lines.append(pick(["and \(r), \(pick([1, 3, 7, 15, 31, 63]))", "and32 \(r), \(pick([7, 15, 63]))",
+                                   "rsh \(r), \(pick([58, 59, 60, 61]))", "mod \(r), \(pick([8, 16, 60]))"]))
+            case 1:
+                // Bound a scalar with a comparison, in unsigned or signed form.
+                let r = pick(["%r8", "%r9"]), limit = pick([8, 15, 16, 56, 63, 64])
+                lines.append(pick(["jgt \(r), \(limit), out", "jge \(r), \(limit), out", "jsgt \(r), \(limit), out",
+                                   "jgt32 \(r), \(limit), out", "jlt \(r), \(limit), +1\nja out"]))
+                if chance(30) { lines.append("jslt \(r), 0, out") }
+            case 2:
+                lines.append("add \(pick(pointers)), \(pick(["%r8", "%r9"]))")
+            case 3:
+                lines.append("add \(pick(pointers)), \(pick([1, 4, 8, -4, 12]))")
+            default:
+                lines.append("mov \(pick(pointers)), \(pick(pointers))")
+            }
+        }
+        let size = pick(["b", "h", "w", "dw"])
+        lines.append("ldx\(size) %r1, [\(pick(pointers))+\(pick([0, 1, 4, 7, 8, 12, 15, 56, 60]))]")
+        lines += ["out: mov %r0, 0", "exit"]
+        return lines.joined(separator: "\n")
+    }
+}
