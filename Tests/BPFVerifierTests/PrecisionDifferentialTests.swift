@@ -322,3 +322,86 @@ enum MapValueProgramGenerator {
         return lines.joined(separator: "\n")
     }
 }
+
+/// The same comparison for helper memory arguments: a stack buffer (or a map value) and a
+/// size register bounded in one of several ways, passed to bpf_skb_load_bytes (the size may
+/// not be 0) or bpf_ringbuf_output (it may).
+@Suite struct HelperSizeDifferentialTests {
+    @Test func helperSizeKnowledgeNeverExceedsLinux() throws {
+        guard LinuxOracle.isAvailable else {
+            print("skipping the helper-size differential test: bpf() is not available here")
+            return
+        }
+        let count = ProcessInfo.processInfo.environment["BPFKIT_PRECISION_PROGRAMS"].flatMap(Int.init) ?? 3_000
+        let verifier = Verifier(options: VerifierOptions(complexityLimit: 100_000))
+        var both = 0, neither = 0
+        var bpfkitOnly: [String] = [], linuxOnly: [String] = []
+        for i in 0..<count {
+            let seed = 0xC_0000 &+ UInt64(i)
+            let source = HelperSizeProgramGenerator.program(seed: seed)
+            let instructions = try Assembler.assembleProgram(source).instructions
+            let ours = verifier.verify(VerifierInput(instructions: instructions, programType: .socketFilter, maps: OracleMaps.descriptions))
+            let linux = try #require(LinuxOracle.verdict(of: instructions, type: .socketFilter, withLog: false))
+            switch (ours.isAccepted, linux.accepted) {
+            case (true, true): both += 1
+            case (false, false): neither += 1
+            case (true, false):
+                let log = LinuxOracle.verdict(of: instructions, type: .socketFilter)?.log ?? ""
+                bpfkitOnly.append("seed \(seed):\n\(source)\n  BPFKit: \(ours.summary)\n  Linux:\n\(LinuxOracle.tail(log, lines: 8))")
+            case (false, true):
+                linuxOnly.append("seed \(seed):\n\(source)\n  BPFKit: \(ours.summary)\n\(ours.refusal?.explanation ?? "")")
+            }
+        }
+        print("""
+            helper-size differential: \(count) programs: accepted by both \(both), refused by both \(neither), \
+            accepted only by BPFKit \(bpfkitOnly.count), accepted only by Linux \(linuxOnly.count)
+            """)
+        for report in bpfkitOnly.prefix(4) { print("MORE PRECISE THAN LINUX " + report) }
+        for report in linuxOnly.prefix(4) { print("LESS PRECISE THAN LINUX " + report) }
+        #expect(bpfkitOnly.isEmpty, "BPFKit accepted \(bpfkitOnly.count) helper calls that Linux refused")
+        #expect(Double(linuxOnly.count) <= PrecisionDifferentialTests.lessPreciseLimit * Double(count),
+                "BPFKit refused \(linuxOnly.count) helper calls that Linux accepted")
+    }
+}
+
+/// Socket filters passing a buffer and a bounded size to a helper.
+enum HelperSizeProgramGenerator {
+    static func program(seed: UInt64) -> String {
+        var rng = SplitMix64(seed: seed)
+        func pick<T>(_ options: [T]) -> T { options[Int(rng.next() % UInt64(options.count))] }
+        func chance(_ percent: UInt64) -> Bool { rng.next() % 100 < percent }
+        var lines = ["mov %r6, %r1", "ldxw %r8, [%r6+0]"]
+        // The size in r8: masked, shifted, compared (unsigned, signed, 32-bit), or constant.
+        for _ in 0..<(1 + Int(rng.next() % 3)) {
+            lines.append(pick(["and %r8, \(pick([7, 15, 31, 63, 127]))", "rsh %r8, \(pick([57, 58, 59, 60]))",
+                               "jgt %r8, \(pick([8, 16, 32, 64, 100])), out", "jge %r8, \(pick([16, 33, 64])), out",
+                               "jsgt %r8, \(pick([16, 32, 64])), out", "jslt %r8, 1, out", "jeq %r8, 0, out",
+                               "jgt32 %r8, \(pick([16, 32, 64])), out", "add %r8, \(pick([1, -1, 4]))",
+                               "mov %r8, \(pick([0, 1, 8, 32, 64, 65]))"]))
+        }
+        // The buffer: the stack (initialised or not) or a map value.
+        let bufferSize = pick([8, 16, 32, 64])
+        var buffer: String
+        if chance(70) {
+            if chance(50) {
+                for offset in stride(from: -bufferSize, to: 0, by: 8) { lines.append("stdw [%r10\(offset)], 0") }
+            }
+            lines.append("mov %r7, %r10")
+            lines.append("add %r7, \(-bufferSize)")
+            buffer = "%r7"
+        } else {
+            lines += ["stw [%r10-4], 0", "mov %r2, %r10", "add %r2, -4", "lddw %r1, map:\(pick([5, 6]))", "call 1",
+                      "jeq %r0, 0, out", "mov %r7, %r0"]
+            buffer = "%r7"
+        }
+        if chance(50) {
+            // bpf_skb_load_bytes(ctx, offset, to, len): len must be > 0.
+            lines += ["mov %r1, %r6", "mov %r2, \(pick([0, 14]))", "mov %r3, \(buffer)", "mov %r4, %r8", "call 26"]
+        } else {
+            // bpf_ringbuf_output(ringbuf, data, size, flags): size may be 0.
+            lines += ["lddw %r1, map:2", "mov %r2, \(buffer)", "mov %r3, %r8", "mov %r4, 0", "call 130"]
+        }
+        lines += ["out: mov %r0, 0", "exit"]
+        return lines.joined(separator: "\n")
+    }
+}
