@@ -104,13 +104,19 @@ public final class LoadedObject: Sendable {
             }
         }
         let registry = HelperLibrary.registry(handles: handles, ringBuffers: created.compactMap { $0.map as? RingBufferMap })
+        // The verifier reads constant strings (formats) from read-only data as the programs
+        // will see it: with the caller's overrides.
+        var verifiedObject = spec
+        for index in verifiedObject.maps.indices {
+            if let bytes = options.readOnlyData[verifiedObject.maps[index].name] { verifiedObject.maps[index].initialData = bytes }
+        }
         var loaded: [LoadedProgram] = []
         for programSpec in spec.programs where options.programNames?.contains(programSpec.name) ?? true {
             try Self.checkHelpers(programSpec, registry: registry)
             var verification: VerificationResult? = nil
             if options.verifies {
                 let result = Verifier(options: options.verifierOptions)
-                    .verify(VerifierInput(program: programSpec, object: spec))
+                    .verify(VerifierInput(program: programSpec, object: verifiedObject))
                 guard result.isAccepted else { throw .programRefused(program: programSpec.name, result: result) }
                 verification = result
             }

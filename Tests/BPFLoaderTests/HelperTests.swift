@@ -177,3 +177,29 @@ struct HelperTests {
         #expect(try collection.run(program: "probe", context: arguments).returnValue == 42 + 1000 + 10000)
     }
 }
+
+@Suite("Read-only data overrides and the verifier")
+struct ReadOnlyOverrideVerificationTests {
+    static let source = """
+        const volatile char fmt[8] = "n=%d";
+        SEC("xdp") int format(struct xdp_md *ctx) {
+            char out[16];
+            __u64 args[1] = { 7 };
+            return bpf_snprintf(out, sizeof(out), (const char *)fmt, args, sizeof(args));
+        }
+        """
+
+    /// The verifier judges the format a program will see: an override of `.rodata` that asks
+    /// for two values where the program passes one is refused at load, one that fits is accepted.
+    @Test func formatsAreCheckedAfterTheOverride() throws {
+        guard Fixture.isClangAvailable else { return }
+        let spec = try Fixture.compile(Self.source, name: "rodata_format")
+        let rodata = try #require(spec.maps.first { $0.isReadOnly })
+        func bytes(_ text: String) -> [UInt8] { Array(text.utf8) + Array(repeating: 0, count: Int(rodata.valueSize) - text.utf8.count) }
+        let accepted = try LoadedObject(spec: spec, options: LoadOptions(readOnlyData: [rodata.name: bytes("v=%u")]))
+        #expect(try accepted.run(program: "format", packet: Packet.ipv4(proto: 6, payload: Packet.tcp)).returnValue == 4)
+        #expect(throws: CollectionLoadError.self) {
+            try LoadedObject(spec: spec, options: LoadOptions(readOnlyData: [rodata.name: bytes("%d %d")]))
+        }
+    }
+}
