@@ -1,6 +1,7 @@
 import Testing
 import Foundation
 import BPFAssembler
+import BPFObject
 import BPFTestSupport
 @testable import BPFVerifier
 
@@ -19,47 +20,60 @@ import BPFTestSupport
 /// branch Linux explores after reporting "verifier bug: REG INVARIANTS VIOLATION"; BPFKit
 /// drops the impossible branch.
 ///
-/// `BPFKIT_PRECISION_PROGRAMS` sets how many programs (default 5,000).
+/// `BPFKIT_PRECISION_PROGRAMS` sets how many programs each of these suites runs (default
+/// 5,000 here, 3,000 in the others).
 @Suite struct PrecisionDifferentialTests {
-    static var programCount: Int {
-        ProcessInfo.processInfo.environment["BPFKIT_PRECISION_PROGRAMS"].flatMap(Int.init) ?? 5_000
+    @Test func scalarKnowledgeNeverExceedsLinux() throws {
+        try KnowledgeComparison.run("precision", count: KnowledgeComparison.programCount ?? 5_000, firstSeed: 0x9_0000,
+                                    type: .socketFilter, generate: ScalarProgramGenerator.program(seed:))
     }
+}
+
+/// Runs generated programs through BPFKit and Linux and checks that BPFKit never accepts what
+/// Linux refuses and refuses at most `lessPreciseLimit` of what Linux accepts.
+enum KnowledgeComparison {
     /// BPFKit may refuse this share of the programs Linux accepts.
     static let lessPreciseLimit = 0.01
 
-    @Test func scalarKnowledgeNeverExceedsLinux() throws {
+    static var programCount: Int? {
+        ProcessInfo.processInfo.environment["BPFKIT_PRECISION_PROGRAMS"].flatMap(Int.init)
+    }
+
+    static func run(_ name: String, count: Int, firstSeed: UInt64, type: ProgramType,
+                    generate: (UInt64) -> String, sourceLocation: SourceLocation = #_sourceLocation) throws {
         guard LinuxOracle.isAvailable else {
-            print("skipping the precision differential test: bpf() is not available here")
+            print("skipping the \(name) differential test: bpf() is not available here")
             return
         }
         let verifier = Verifier(options: VerifierOptions(complexityLimit: 100_000))
         var both = 0, neither = 0
         var bpfkitOnly: [String] = [], linuxOnly: [String] = []
-        for i in 0..<Self.programCount {
-            let seed = 0x9_0000 &+ UInt64(i)
-            let source = ScalarProgramGenerator.program(seed: seed)
+        for i in 0..<count {
+            let seed = firstSeed &+ UInt64(i)
+            let source = generate(seed)
             let instructions = try Assembler.assembleProgram(source).instructions
-            let ours = verifier.verify(VerifierInput(instructions: instructions, programType: .socketFilter, maps: OracleMaps.descriptions))
-            let linux = try #require(LinuxOracle.verdict(of: instructions, type: .socketFilter, withLog: false))
+            let ours = verifier.verify(VerifierInput(instructions: instructions, programType: type, maps: OracleMaps.descriptions))
+            let linux = try #require(LinuxOracle.verdict(of: instructions, type: type, withLog: false), sourceLocation: sourceLocation)
             switch (ours.isAccepted, linux.accepted) {
             case (true, true): both += 1
             case (false, false): neither += 1
             case (true, false):
-                let log = LinuxOracle.verdict(of: instructions, type: .socketFilter)?.log ?? ""
+                let log = LinuxOracle.verdict(of: instructions, type: type)?.log ?? ""
                 bpfkitOnly.append("seed \(seed):\n\(source)\n  BPFKit: \(ours.summary)\n  Linux:\n\(LinuxOracle.tail(log, lines: 8))")
             case (false, true):
-                linuxOnly.append("seed \(seed):\n\(source)\n  BPFKit: \(ours.summary)")
+                linuxOnly.append("seed \(seed):\n\(source)\n  BPFKit: \(ours.summary)\n\(ours.refusal?.explanation ?? "")")
             }
         }
         print("""
-            precision differential: \(Self.programCount) programs: accepted by both \(both), refused by both \(neither), \
+            \(name) differential: \(count) programs: accepted by both \(both), refused by both \(neither), \
             accepted only by BPFKit \(bpfkitOnly.count), accepted only by Linux \(linuxOnly.count)
             """)
         for report in bpfkitOnly.prefix(4) { print("MORE PRECISE THAN LINUX " + report) }
         for report in linuxOnly.prefix(4) { print("LESS PRECISE THAN LINUX " + report) }
-        #expect(bpfkitOnly.isEmpty, "BPFKit proved \(bpfkitOnly.count) tripwires dead that Linux could not")
-        #expect(Double(linuxOnly.count) <= Self.lessPreciseLimit * Double(Self.programCount),
-                "BPFKit could not prove \(linuxOnly.count) tripwires dead that Linux could")
+        #expect(bpfkitOnly.isEmpty, "\(name): BPFKit accepted \(bpfkitOnly.count) programs that Linux refused",
+                sourceLocation: sourceLocation)
+        #expect(Double(linuxOnly.count) <= lessPreciseLimit * Double(count),
+                "\(name): BPFKit refused \(linuxOnly.count) programs that Linux accepted", sourceLocation: sourceLocation)
     }
 }
 
@@ -148,39 +162,8 @@ enum ScalarProgramGenerator {
 /// does not), and end with one access that is safe only if the range is proven.
 @Suite struct PacketRangeDifferentialTests {
     @Test func packetKnowledgeNeverExceedsLinux() throws {
-        guard LinuxOracle.isAvailable else {
-            print("skipping the packet-range differential test: bpf() is not available here")
-            return
-        }
-        let count = ProcessInfo.processInfo.environment["BPFKIT_PRECISION_PROGRAMS"].flatMap(Int.init) ?? 3_000
-        let verifier = Verifier(options: VerifierOptions(complexityLimit: 100_000))
-        var both = 0, neither = 0
-        var bpfkitOnly: [String] = [], linuxOnly: [String] = []
-        for i in 0..<count {
-            let seed = 0xA_0000 &+ UInt64(i)
-            let source = PacketProgramGenerator.program(seed: seed)
-            let instructions = try Assembler.assembleProgram(source).instructions
-            let ours = verifier.verify(VerifierInput(instructions: instructions, programType: .xdp, maps: OracleMaps.descriptions))
-            let linux = try #require(LinuxOracle.verdict(of: instructions, type: .xdp, withLog: false))
-            switch (ours.isAccepted, linux.accepted) {
-            case (true, true): both += 1
-            case (false, false): neither += 1
-            case (true, false):
-                let log = LinuxOracle.verdict(of: instructions, type: .xdp)?.log ?? ""
-                bpfkitOnly.append("seed \(seed):\n\(source)\n  BPFKit: \(ours.summary)\n  Linux:\n\(LinuxOracle.tail(log, lines: 8))")
-            case (false, true):
-                linuxOnly.append("seed \(seed):\n\(source)\n  BPFKit: \(ours.summary)\n\(ours.refusal?.explanation ?? "")")
-            }
-        }
-        print("""
-            packet-range differential: \(count) programs: accepted by both \(both), refused by both \(neither), \
-            accepted only by BPFKit \(bpfkitOnly.count), accepted only by Linux \(linuxOnly.count)
-            """)
-        for report in bpfkitOnly.prefix(4) { print("MORE PRECISE THAN LINUX " + report) }
-        for report in linuxOnly.prefix(4) { print("LESS PRECISE THAN LINUX " + report) }
-        #expect(bpfkitOnly.isEmpty, "BPFKit proved \(bpfkitOnly.count) packet accesses safe that Linux could not")
-        #expect(Double(linuxOnly.count) <= PrecisionDifferentialTests.lessPreciseLimit * Double(count),
-                "BPFKit could not prove \(linuxOnly.count) packet accesses safe that Linux could")
+        try KnowledgeComparison.run("packet-range", count: KnowledgeComparison.programCount ?? 3_000, firstSeed: 0xA_0000,
+                                    type: .xdp, generate: PacketProgramGenerator.program(seed:))
     }
 }
 
@@ -240,39 +223,8 @@ enum PacketProgramGenerator {
 /// access that is safe only if the offset is proven to stay inside the value.
 @Suite struct MapValueDifferentialTests {
     @Test func mapValueKnowledgeNeverExceedsLinux() throws {
-        guard LinuxOracle.isAvailable else {
-            print("skipping the map-value differential test: bpf() is not available here")
-            return
-        }
-        let count = ProcessInfo.processInfo.environment["BPFKIT_PRECISION_PROGRAMS"].flatMap(Int.init) ?? 3_000
-        let verifier = Verifier(options: VerifierOptions(complexityLimit: 100_000))
-        var both = 0, neither = 0
-        var bpfkitOnly: [String] = [], linuxOnly: [String] = []
-        for i in 0..<count {
-            let seed = 0xB_0000 &+ UInt64(i)
-            let source = MapValueProgramGenerator.program(seed: seed)
-            let instructions = try Assembler.assembleProgram(source).instructions
-            let ours = verifier.verify(VerifierInput(instructions: instructions, programType: .socketFilter, maps: OracleMaps.descriptions))
-            let linux = try #require(LinuxOracle.verdict(of: instructions, type: .socketFilter, withLog: false))
-            switch (ours.isAccepted, linux.accepted) {
-            case (true, true): both += 1
-            case (false, false): neither += 1
-            case (true, false):
-                let log = LinuxOracle.verdict(of: instructions, type: .socketFilter)?.log ?? ""
-                bpfkitOnly.append("seed \(seed):\n\(source)\n  BPFKit: \(ours.summary)\n  Linux:\n\(LinuxOracle.tail(log, lines: 8))")
-            case (false, true):
-                linuxOnly.append("seed \(seed):\n\(source)\n  BPFKit: \(ours.summary)\n\(ours.refusal?.explanation ?? "")")
-            }
-        }
-        print("""
-            map-value differential: \(count) programs: accepted by both \(both), refused by both \(neither), \
-            accepted only by BPFKit \(bpfkitOnly.count), accepted only by Linux \(linuxOnly.count)
-            """)
-        for report in bpfkitOnly.prefix(4) { print("MORE PRECISE THAN LINUX " + report) }
-        for report in linuxOnly.prefix(4) { print("LESS PRECISE THAN LINUX " + report) }
-        #expect(bpfkitOnly.isEmpty, "BPFKit proved \(bpfkitOnly.count) map value accesses safe that Linux could not")
-        #expect(Double(linuxOnly.count) <= PrecisionDifferentialTests.lessPreciseLimit * Double(count),
-                "BPFKit could not prove \(linuxOnly.count) map value accesses safe that Linux could")
+        try KnowledgeComparison.run("map-value", count: KnowledgeComparison.programCount ?? 3_000, firstSeed: 0xB_0000,
+                                    type: .socketFilter, generate: MapValueProgramGenerator.program(seed:))
     }
 }
 
@@ -328,39 +280,8 @@ enum MapValueProgramGenerator {
 /// not be 0) or bpf_ringbuf_output (it may).
 @Suite struct HelperSizeDifferentialTests {
     @Test func helperSizeKnowledgeNeverExceedsLinux() throws {
-        guard LinuxOracle.isAvailable else {
-            print("skipping the helper-size differential test: bpf() is not available here")
-            return
-        }
-        let count = ProcessInfo.processInfo.environment["BPFKIT_PRECISION_PROGRAMS"].flatMap(Int.init) ?? 3_000
-        let verifier = Verifier(options: VerifierOptions(complexityLimit: 100_000))
-        var both = 0, neither = 0
-        var bpfkitOnly: [String] = [], linuxOnly: [String] = []
-        for i in 0..<count {
-            let seed = 0xC_0000 &+ UInt64(i)
-            let source = HelperSizeProgramGenerator.program(seed: seed)
-            let instructions = try Assembler.assembleProgram(source).instructions
-            let ours = verifier.verify(VerifierInput(instructions: instructions, programType: .socketFilter, maps: OracleMaps.descriptions))
-            let linux = try #require(LinuxOracle.verdict(of: instructions, type: .socketFilter, withLog: false))
-            switch (ours.isAccepted, linux.accepted) {
-            case (true, true): both += 1
-            case (false, false): neither += 1
-            case (true, false):
-                let log = LinuxOracle.verdict(of: instructions, type: .socketFilter)?.log ?? ""
-                bpfkitOnly.append("seed \(seed):\n\(source)\n  BPFKit: \(ours.summary)\n  Linux:\n\(LinuxOracle.tail(log, lines: 8))")
-            case (false, true):
-                linuxOnly.append("seed \(seed):\n\(source)\n  BPFKit: \(ours.summary)\n\(ours.refusal?.explanation ?? "")")
-            }
-        }
-        print("""
-            helper-size differential: \(count) programs: accepted by both \(both), refused by both \(neither), \
-            accepted only by BPFKit \(bpfkitOnly.count), accepted only by Linux \(linuxOnly.count)
-            """)
-        for report in bpfkitOnly.prefix(4) { print("MORE PRECISE THAN LINUX " + report) }
-        for report in linuxOnly.prefix(4) { print("LESS PRECISE THAN LINUX " + report) }
-        #expect(bpfkitOnly.isEmpty, "BPFKit accepted \(bpfkitOnly.count) helper calls that Linux refused")
-        #expect(Double(linuxOnly.count) <= PrecisionDifferentialTests.lessPreciseLimit * Double(count),
-                "BPFKit refused \(linuxOnly.count) helper calls that Linux accepted")
+        try KnowledgeComparison.run("helper-size", count: KnowledgeComparison.programCount ?? 3_000, firstSeed: 0xC_0000,
+                                    type: .socketFilter, generate: HelperSizeProgramGenerator.program(seed:))
     }
 }
 
