@@ -1,3 +1,4 @@
+import BPFToolchain
 import BPFABI
 import BPFLinux
 import BPFLoader
@@ -45,18 +46,7 @@ enum Fixture {
         let input = directory.appendingPathComponent(name + ".c")
         let output = directory.appendingPathComponent(name + ".o")
         try (prelude + source).write(to: input, atomically: true, encoding: .utf8)
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: clang)
-        process.arguments = ["-target", "bpf", "-O2", "-g", "-I", try headerDirectory()]
-            + CHeaders.systemIncludeDirectories().map { "-I" + $0 } + ["-c", input.path, "-o", output.path]
-        let errors = Pipe()
-        process.standardError = errors
-        try process.run()
-        let message = errors.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else {
-            throw CompileError(description: String(decoding: message, as: UTF8.self))
-        }
+        try Clang(path: clang).compileBPF(source: input.path, output: output.path, includeDirectories: [try headerDirectory()])
         return try ObjectSpec(bytes: [UInt8](try Data(contentsOf: output)), name: name + ".o")
     }
 

@@ -1,4 +1,5 @@
 import Foundation
+import BPFToolchain
 
 /// Compiles small C fixtures with clang for BPF into a temporary directory.
 enum Fixtures {
@@ -17,17 +18,7 @@ enum Fixtures {
         let input = directory.appendingPathComponent(name + ".c")
         let output = directory.appendingPathComponent(name + ".o")
         try source.write(to: input, atomically: true, encoding: .utf8)
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: clang)
-        process.arguments = ["-target", "bpf", "-O2", "-g", "-c", input.path, "-o", output.path]
-        let errors = Pipe()
-        process.standardError = errors
-        try process.run()
-        let message = errors.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else {
-            throw CompileError(description: String(decoding: message, as: UTF8.self))
-        }
+        try Clang(path: clang).compileBPF(source: input.path, output: output.path)
         return [UInt8](try Data(contentsOf: output))
     }
 

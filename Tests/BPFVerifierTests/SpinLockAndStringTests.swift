@@ -1,6 +1,7 @@
 import Foundation
 import Synchronization
 import Testing
+import BPFToolchain
 import BPFABI
 import BPFObject
 import BPFLinux
@@ -357,11 +358,7 @@ import Glibc
 enum CFixture {
     struct Compiled { var spec: ObjectSpec; var bytes: [UInt8] }
 
-    static var clang: String? {
-        let environment = ProcessInfo.processInfo.environment
-        let candidates = [environment["BPFKIT_CLANG"] ?? "", "/opt/swift/usr/bin/clang", "/usr/bin/clang"]
-        return candidates.first { !$0.isEmpty && FileManager.default.isExecutableFile(atPath: $0) }
-    }
+    static var clang: String? { try? Clang.locate().path }
 
     static let prelude = """
         #include <linux/bpf.h>
@@ -385,17 +382,10 @@ enum CFixture {
         try CHeaders.write(to: directory + "/include")
         let input = directory + "/\(name).c", output = directory + "/\(name).o"
         try (prelude + source).write(toFile: input, atomically: true, encoding: .utf8)
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: clang)
-        process.arguments = ["-target", "bpf", "-O2", "-g", "-c", input, "-o", output, "-I", directory + "/include"]
-            + CHeaders.systemIncludeDirectories().flatMap { ["-idirafter", $0] }
-        let errors = Pipe()
-        process.standardError = errors
-        try process.run()
-        let message = errors.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else {
-            Issue.record("clang failed: \(String(decoding: message, as: UTF8.self))")
+        do {
+            try Clang(path: clang).compileBPF(source: input, output: output, includeDirectories: [directory + "/include"])
+        } catch {
+            Issue.record("clang failed: \(error)")
             return nil
         }
         let bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: output)))
