@@ -83,7 +83,12 @@ enum StateComparison {
         switch old.kind {
         case .scalar:
             if mode == .notExact && !old.precise { return true }
-            if old.id != 0 && !ids.checkScalar(old.id, new.id) { return false }
+            // A constant added to a linked register (BPF_ADD_CONST) must match exactly, and
+            // the link itself is mapped by its id without the flag, so that the old state's
+            // `r4 = r2 + 1` is only matched by the same relation between the same registers.
+            if old.hasAddedConstant != new.hasAddedConstant { return false }
+            if old.hasAddedConstant && old.offset != new.offset { return false }
+            if old.id != 0 && !ids.checkScalar(old.linkID, new.linkID) { return false }
             return old.value.includes(new.value)
         default:
             guard old.mayBeNull == new.mayBeNull, old.offset == new.offset, old.target == new.target,

@@ -150,9 +150,10 @@ extension Engine {
             return
         case .mov64Reg:
             var src = try readRegister(path.state, srcReg, pc)
-            if src.kind == .scalar && !src.value.isConstant && src.id == 0 {
-                src.id = newID()
-                path.state[register: srcReg] = src
+            if src.kind == .scalar {
+                let before = src
+                src.prepareLinkedCopy(newID: newID)
+                if src != before { path.state[register: srcReg] = src }
             }
             path.state[register: dstReg] = src
             return
@@ -162,9 +163,10 @@ extension Engine {
                 var v = src.value.truncated(toBytes: 4)
                 v.sync()
                 var r = RegisterValue.scalar(v)
-                if src.value.umax <= UInt64(UInt32.max), !src.value.isConstant {
+                if src.value.umax <= UInt64(UInt32.max) {
                     var s = src
-                    if s.id == 0 { s.id = newID(); path.state[register: srcReg] = s }
+                    s.prepareLinkedCopy(newID: newID)
+                    if s != src { path.state[register: srcReg] = s }
                     r.id = s.id
                 }
                 path.state[register: dstReg] = r
@@ -234,7 +236,12 @@ extension Engine {
                 try recordSanitation(pc, op, dstReg: dstReg, ALUSanitation(state: ALUSanitation.nonPointer, limit: 0))
             }
             var r = RegisterValue.scalar(Scalar.apply(op, dst.value, src.value, is32: is32))
-            r.id = 0
+            if privileged && (op == .add || op == .sub) && src.value.isConst(is32: is32) && (isImm || srcReg != dstReg) {
+                // `r += c` keeps r linked, with c as its offset (BPF_ADD_CONST).
+                r.id = dst.id
+                r.offset = dst.offset
+                r.linkAfterConstant(op, src.value.constValue(is32: is32), is32: is32, umaxBefore: dst.value.umax)
+            }
             path.state[register: dstReg] = r
             return
         }
