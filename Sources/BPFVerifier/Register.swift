@@ -166,6 +166,9 @@ public struct Frame: Hashable, Sendable {
     public var functionEntry: Int
     /// Deepest byte of the stack this frame touched.
     public var stackDepth: Int = 0
+    /// Times this frame's bpf_loop callback has been entered on this path since the call was
+    /// last left (Linux's `callback_depth`): at most the loop count, then the call returns.
+    public var callbackDepth: Int = 0
 
     public init(frameNumber: Int, callSite: Int, functionEntry: Int) {
         registers = Array(repeating: .uninitialized, count: 11)

@@ -49,6 +49,8 @@ enum StateComparison {
         let last = old.frames.count - 1
         for f in 0...last {
             guard old.frames[f].callSite == new.frames[f].callSite else { return false }
+            // A state that ran the bpf_loop callback more times has fewer runs left to check.
+            guard old.frames[f].callbackDepth <= new.frames[f].callbackDepth else { return false }
         }
         for f in 0...last {
             let of = old.frames[f], nf = new.frames[f]
