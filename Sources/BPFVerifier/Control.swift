@@ -258,7 +258,7 @@ extension Engine {
                 }
                 // Back to the call: the helper may run the callback again. Scalars the
                 // iteration changed and nothing needs exactly are widened, so it converges.
-                if let previous = previousIteration(of: callSite, path) {
+                if let previous = previousIteration(of: callSite, path, skippingCurrent: false) {
                     widenImprecise(&path.state, from: nodes[previous].state)
                 }
                 path.pc = callSite

@@ -71,10 +71,13 @@ extension Engine {
         return false
     }
 
-    /// The checkpoint of the previous iteration at a loop instruction (find_prev_entry).
-    func previousIteration(of pc: Int, _ path: Path) -> Int? {
+    /// The checkpoint of the previous iteration at a loop instruction (find_prev_entry). At
+    /// `may_goto` the path's own checkpoint at `pc` is the current iteration, so it is skipped
+    /// (Linux looks from the state's parent); back from a callback, the latest checkpoint at the
+    /// call is the iteration just run (Linux looks from the state itself).
+    func previousIteration(of pc: Int, _ path: Path, skippingCurrent: Bool = true) -> Int? {
         guard path.parentNode >= 0 else { return nil }
-        var n = nodes[path.parentNode].pc == pc ? nodes[path.parentNode].parent : path.parentNode
+        var n = skippingCurrent && nodes[path.parentNode].pc == pc ? nodes[path.parentNode].parent : path.parentNode
         while n >= 0 {
             if nodes[n].pc == pc && nodes[n].state.frames.count == path.state.frames.count { return n }
             n = nodes[n].parent
