@@ -5,7 +5,8 @@ import BPFTestSupport
 /// Random verifier-test programs in assembly text: scalar ALU of both widths with edge immediates,
 /// forward conditional jumps (both widths, register and immediate), stack stores and loads (in and
 /// slightly out of bounds, initialised or not), map lookups with and without NULL checks, map value
-/// accesses at constant and bounded variable offsets, packet accesses with and without range checks
+/// accesses at constant and bounded variable offsets (some bounded through a linked copy with a
+/// constant added, `c = i; c += k; if c > N`), packet accesses with and without range checks
 /// (XDP and TC), pointer spills and fills, atomics on the stack, helper calls that clobber r1-r5, and an exit with r0 set or not. Only forward jumps, so
 /// every program ends. Deterministic for a seed.
 ///
