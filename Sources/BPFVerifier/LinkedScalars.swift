@@ -54,10 +54,13 @@ extension RegisterValue {
 
 extension Engine {
     /// Linux's `sync_linked_regs`: every other scalar linked to register `r` takes its bounds,
-    /// shifted by the difference of their offsets. One with the same offset (and the same
-    /// kind of flag) becomes a copy, id included, as in Linux; the others keep their id and
-    /// offset. Where a 32-bit offset is involved, the value is derived through the low 32 bits
-    /// (BPFKit is exact where Linux 6.18 adds in 64 bits and zero-extends).
+    /// shifted by the difference of their offsets. One with the same offset becomes a copy, id
+    /// included, as in Linux; the others keep their id and offset. A 32-bit offset on one side
+    /// and a 64-bit one on the other relate the two only through wrapping: Linux leaves such a
+    /// register alone, and so does BPFKit. A register with a 32-bit offset is the zero-extended
+    /// low half of the sum. Where Linux would add in 64 bits a delta that may wrap the 32-bit
+    /// value it came from (a known register with a 32-bit offset, a register without), BPFKit
+    /// goes back to the link's base through the low 32 bits, so the result stays sound.
     func syncLinked(_ state: inout AbstractState, from r: Int) {
         let known = state[register: r]
         guard known.kind == .scalar, known.id != 0 else { return }
@@ -65,18 +68,20 @@ extension Engine {
         let last = state.frames.count - 1
         func sync(_ reg: inout RegisterValue) {
             guard reg.kind == .scalar, reg.linkID == link else { return }
-            if (!reg.hasAddedConstant && !known.hasAddedConstant)
-                || (reg.offset == known.offset && reg.hasAddedConstant32 == known.hasAddedConstant32) {
+            let crossWidth = (reg.hasAddedConstant32 && known.id & RegisterValue.addedConstant64 != 0)
+                || (known.hasAddedConstant32 && reg.id & RegisterValue.addedConstant64 != 0)
+            if crossWidth { return }
+            if (!reg.hasAddedConstant && !known.hasAddedConstant) || reg.offset == known.offset {
                 reg.value = known.value
                 reg.id = known.id
                 return
             }
             let delta = Int64(reg.offset) - Int64(known.offset)
             if reg.hasAddedConstant32 {
-                // reg = zext(low 32 bits of base + reg.off), and known's low 32 bits are base's + known.off.
+                // reg = zext(low 32 bits of known + delta).
                 reg.value = Scalar.apply(.add, known.value, .constant(UInt64(bitPattern: delta)), is32: true)
             } else if known.hasAddedConstant32 {
-                // base = zext(known's low 32 bits - known.off); reg = base + reg.off.
+                // base = zext(known's low 32 bits - known.off); reg = base + reg.off (0 here).
                 let base = Scalar.apply(.add, known.value, .constant(UInt64(bitPattern: -Int64(known.offset))), is32: true)
                 reg.value = Scalar.apply(.add, base, .constant(UInt64(bitPattern: Int64(reg.offset))), is32: false)
             } else {

@@ -27,6 +27,8 @@ let linkedScalarCases: [VerdictCase] = [
     c("linked add: 32-bit add", P.index("mov %r4, %r3\nadd32 %r4, 1\njgt %r4, 64, out\njlt %r4, 1, out\nmov %r2, %r3"), "ok"),
     c("linked add: 32-bit add that wraps", P.index("mov %r4, %r3\nadd32 %r4, -1\njgt %r4, 62, out\nmov %r2, %r3"), "ok"),
     c("linked add: two copies with offsets", P.index("mov %r4, %r2\nadd %r4, 1\nmov %r5, %r2\nadd %r5, 2\njgt %r4, 64, out\njlt %r5, 2, out\nmov %r2, %r5\nsub %r2, 2"), "ok"),
+    c("linked add: a 32-bit copy follows a 64-bit bound", P.index("mov %r4, %r3\nadd32 %r4, 1\njgt %r3, 62, out\nmov %r2, %r4"), "ok"),
+    c("no sync: 32-bit and 64-bit offsets", P.index("mov %r4, %r3\nadd32 %r4, 1\nmov %r5, %r3\nadd %r5, 2\njgt %r4, 64, out\njlt %r4, 2, out\nmov %r2, %r5\nsub %r2, 2"), "unbounded"),
     // What does not link.
     c("no link: 32-bit add to a 64-bit value", P.index("mov %r4, %r2\nadd32 %r4, 1\njgt %r4, 64, out\njlt %r4, 1, out"), "ptr_arith"),
     c("no link: add of a non-constant", P.index("mov %r5, %r3\nand %r5, 1\nmov %r4, %r2\nadd %r4, %r5\njgt %r4, 64, out\njlt %r4, 1, out"), "ptr_arith"),

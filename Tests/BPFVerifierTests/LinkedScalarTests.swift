@@ -4,9 +4,11 @@ import BPFObject
 import BPFTestSupport
 @testable import BPFVerifier
 
-/// Random short programs made of the linked-scalar patterns (copy, add/sub of a constant in 64 or
-/// 32 bits, maybe a write that breaks the link, bounds on the copy or the original, spills), each
-/// ending in a map value access indexed by the original: BPFKit must decide each as Linux does.
+/// Random short programs made of the linked-scalar patterns (up to three copies, each with a
+/// constant added or subtracted in 64 or 32 bits, of the original or of another copy; bounds on
+/// the copies or the original in both widths), each ending in a map value access indexed by the
+/// original or a copy: BPFKit must never accept what Linux refuses, and refuse what it accepts
+/// only rarely.
 /// The big differential test rarely lets a link decide a verdict; here every program hinges on one.
 @Suite struct LinkedScalarTests {
     static func program(seed: UInt64) -> String {
@@ -14,24 +16,25 @@ import BPFTestSupport
         func pick<T>(_ items: [T]) -> T { items[Int.random(in: 0..<items.count, using: &rng)] }
         func chance(_ p: Double) -> Bool { Double.random(in: 0..<1, using: &rng) < p }
         let index = pick([2, 3])
-        let copy = pick([4, 5])
         var body: [String] = []
-        body.append("\(chance(0.8) ? "mov" : "mov32") %r\(copy), %r\(index)")
-        let k: Int64 = chance(0.8) ? Int64.random(in: -3...3, using: &rng) : pick([0x7fff_ffff, -0x8000_0000, 64, -65])
-        body.append("\(pick(["add", "add", "sub"]))\(chance(0.7) ? "" : "32") %r\(copy), \(k)")
-        if chance(0.15) {
-            body.append(pick(["mov %r8, %r\(copy)", "or %r\(copy), 0", "add %r\(copy), 1", "stxdw [%r10-16], %r\(copy)",
-                              "mov %r\(copy), %r\(copy)", "add %r\(copy), %r\(copy)"]))
+        if chance(0.3) { body.append("and %r\(index), \(pick([0xffff, 0x1ff, 0x7fffffff, -1]))") }
+        if chance(0.2) { body.append("\(pick(["jgt", "jlt", "jsgt"])) %r\(index), \(pick([0x7ffffff0, 5, 100, -5])), out") }
+        var copies: [Int] = []
+        for copy in [4, 5, 1].prefix(Int.random(in: 1...3, using: &rng)) {
+            body.append("\(chance(0.7) ? "mov" : "mov32") %r\(copy), %r\(chance(0.8) || copies.isEmpty ? index : copies.last!)")
+            let k: Int64 = chance(0.7) ? Int64.random(in: -3...3, using: &rng) : pick([0x7fff_ffff, -0x8000_0000, 64, -65, -1, 0xffff])
+            body.append("\(pick(["add", "add", "sub"]))\(chance(0.5) ? "" : "32") %r\(copy), \(k)")
+            copies.append(copy)
         }
-        if chance(0.2) { body.append("stxdw [%r10-24], %r\(index)") }
-        let first = chance(0.6) ? copy : index
-        body.append("\(pick(["jgt", "jge", "jsgt", "jgt32", "jsge"])) %r\(first), \(pick([60, 62, 63, 64, 65])), out")
-        if chance(0.8) {
-            let second = chance(0.6) ? copy : index
-            body.append("\(pick(["jslt", "jlt", "jsle", "jslt32"])) %r\(second), \(pick([-4, -1, 0, 1, 2, 3, 4])), out")
+        for _ in 0..<Int.random(in: 1...3, using: &rng) {
+            let r = chance(0.7) ? pick(copies) : index
+            body.append("\(pick(["jgt", "jge", "jsgt", "jgt32", "jsge", "jsgt32", "jeq", "jne"])) %r\(r), \(pick([60, 62, 63, 64, 65, -1, 0x7fffffff])), out")
+            if chance(0.7) {
+                let r2 = chance(0.6) ? pick(copies) : index
+                body.append("\(pick(["jslt", "jlt", "jsle", "jslt32", "jlt32"])) %r\(r2), \(pick([-4, -1, 0, 1, 2, 3, 4])), out")
+            }
         }
-        if body.contains("stxdw [%r10-24], %r\(index)"), chance(0.5) { body.append("ldxdw %r\(index), [%r10-24]") }
-        body.append("mov %r2, %r\(index)")
+        body.append("mov %r2, %r\(chance(0.7) ? index : pick(copies))")
         return Programs.index(body.joined(separator: "\n"))
     }
 
@@ -40,19 +43,25 @@ import BPFTestSupport
             print("skipping the linked-scalar comparison: bpf() is not available here")
             return
         }
-        var agree = 0, accepted = 0
+        let count = 1000
+        var accepted = 0, onlyBPFKit: [UInt64] = [], onlyLinux: [UInt64] = []
         let verifier = Verifier(options: VerifierOptions(complexityLimit: 100_000))
-        for seed in UInt64(0)..<600 {
+        for seed in UInt64(0)..<UInt64(count) {
             let source = Self.program(seed: seed)
             let instructions = try Assembler.assembleProgram(source).instructions
             let result = verifier.verify(VerifierInput(instructions: instructions, programType: .socketFilter,
                                                        maps: OracleMaps.descriptions))
             let linux = try #require(LinuxOracle.verdict(of: instructions, type: .socketFilter))
-            if result.isAccepted == linux.accepted { agree += 1 } else {
-                Issue.record("seed \(seed): Linux \(linux.accepted ? "accepts" : "refuses"), BPFKit: \(result.summary)\n\(source)\n\(LinuxOracle.tail(linux.log))")
-            }
             if linux.accepted { accepted += 1 }
+            if result.isAccepted && !linux.accepted {
+                onlyBPFKit.append(seed)
+                Issue.record("seed \(seed): Linux refuses, BPFKit accepts\n\(source)\n\(LinuxOracle.tail(linux.log))")
+            } else if !result.isAccepted && linux.accepted {
+                onlyLinux.append(seed)
+            }
         }
-        print("linked scalars: 600 programs, \(agree) verdicts agree with Linux, \(accepted) accepted by Linux")
+        print("linked scalars: \(count) programs, \(count - onlyBPFKit.count - onlyLinux.count) verdicts agree with Linux, \(accepted) accepted by Linux; refused only by BPFKit: seeds \(onlyLinux)")
+        // BPFKit may miss a contradiction Linux finds (over-strict), rarely.
+        #expect(onlyLinux.count * 100 <= count, "BPFKit refused \(onlyLinux.count) programs Linux accepts: seeds \(onlyLinux.prefix(20))")
     }
 }
