@@ -6,6 +6,22 @@ private func c(_ name: String, _ source: String, _ expected: String, _ type: Pro
     VerdictCase(name: name, source: source, type: type, expected: expected, profile: .privileged)
 }
 
+/// `setup`, then a fork on r3: the fall-through runs `first`, the jump `second`, each padded to
+/// enough work for Linux (and BPFKit) to store a checkpoint where they meet; then r4 in [1, 64].
+private func joined(_ setup: String, _ first: String, _ second: String, then tail: String = "") -> String {
+    let padding = "ja +0\n" + String(repeating: "mov %r8, 0\n", count: 7)
+    return P.index("""
+        \(setup)
+        jeq %r3, 7, two
+        \(first)
+        \(padding)ja join
+        two: \(second)
+        \(padding)join: jgt %r4, 64, out
+        jlt %r4, 1, out
+        \(tail)
+        """)
+}
+
 /// Scalars linked with a constant offset (Linux's BPF_ADD_CONST, 6.11+, with the 6.18 stable
 /// backports: `sub`, negative constants and 32-bit arithmetic link too): after `r4 = r2; r4 += 1`
 /// a branch on either register bounds the other. In `P.index` r2 must end in [0, 63]; r3 is an
@@ -41,11 +57,16 @@ let linkedScalarCases: [VerdictCase] = [
     // Spill and fill.
     c("linked add: the spilled original follows the copy", P.index("mov %r4, %r2\nadd %r4, 1\nstxdw [%r10-16], %r2\njgt %r4, 64, out\njlt %r4, 1, out\nldxdw %r2, [%r10-16]"), "ok"),
     c("linked add: a filled copy links", P.index("stxdw [%r10-16], %r2\nldxdw %r4, [%r10-16]\nadd %r4, 1\njgt %r4, 64, out\njlt %r4, 1, out\nldxdw %r2, [%r10-16]"), "ok"),
-    // Pruning must tell offsets and links apart.
-    c("pruning: same offset on both paths", P.index("mov %r4, %r2\njeq %r3, 0, two\nadd %r4, 1\nmov %r5, 1\nja join\ntwo: add %r4, 1\nmov %r5, 2\njoin: jgt %r4, 64, out\njlt %r4, 1, out"), "ok"),
-    c("pruning: a different offset on the second path", P.index("mov %r4, %r2\njeq %r3, 0, two\nadd %r4, 1\nmov %r5, 1\nja join\ntwo: add %r4, 2\nmov %r5, 2\njoin: jgt %r4, 64, out\njlt %r4, 1, out"), "negative"),
-    c("pruning: no link on the second path", P.index("mov %r4, %r2\njeq %r3, 0, two\nadd %r4, 1\nmov %r5, 1\nja join\ntwo: add %r4, 0\nadd %r4, 1\njoin: jgt %r4, 64, out\njlt %r4, 1, out"), "ptr_arith"),
-    c("pruning: the copy linked to another register", P.index("jeq %r3, 0, two\nmov %r4, %r2\nadd %r4, 1\nmov %r5, %r3\nja join\ntwo: mov %r5, %r2\nmov %r4, %r3\nadd %r4, 1\njoin: jgt %r4, 64, out\njlt %r4, 1, out"), "ptr_arith"),
+    // Pruning must tell offsets and links apart: each path does enough work (two jumps, eight
+    // instructions) for a checkpoint at the join, which the second path is compared with.
+    c("pruning: same offset on both paths", joined("mov %r4, %r2", "add %r4, 1", "add %r4, 1"), "ok"),
+    c("pruning: a different offset on the second path", joined("mov %r4, %r2", "add %r4, 1", "add %r4, 2"), "negative"),
+    c("pruning: no link on the second path", joined("mov %r4, %r2", "add %r4, 1", "add %r4, 0\nadd %r4, 1"), "ptr_arith"),
+    c("pruning: the copy linked to another register", joined("mov %r5, %r2", "mov %r4, %r2\nadd %r4, 1", "mov %r4, %r3\nadd %r4, 1"), "ptr_arith"),
+    c("pruning: a 32-bit offset on the second path", joined("mov %r4, %r3\nmov %r2, %r3", "add %r4, 1", "add32 %r4, 1"), "ok"),
+    // Precision from a filled copy reaches the register bounded at the join (the spill is linked).
+    c("pruning: the index filled from a linked spill", joined("mov %r5, %r2\nstxdw [%r10-16], %r2", "mov %r4, %r2\nadd %r4, 1",
+                                                             "mov %r4, %r5\nadd %r4, 0", then: "ldxdw %r2, [%r10-16]"), "bounds"),
     // The jump's history names the linked registers: precision reaches the original.
     c("precision: a decided jump on the copy", P.index("mov %r4, %r2\nadd %r4, 1\njgt %r4, 64, out\njlt %r4, 1, out\nmov %r5, %r4\njgt %r5, 64, out\njeq %r3, 0, skip\nmov %r6, 1\nskip: mov %r6, 2"), "ok"),
 ]
