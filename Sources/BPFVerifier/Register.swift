@@ -106,7 +106,8 @@ public struct RegisterValue: Hashable, Sendable, CustomStringConvertible {
         switch kind {
         case .notInitialized: return "?"
         case .scalar:
-            return value.description + (id != 0 ? "#\(id)" : "")
+            // A link with a constant added shows as Linux shows it: the link's id and the constant.
+            return value.description + (id == 0 ? "" : hasAddedConstant ? "#\(linkID)\(offset < 0 ? "" : "+")\(offset)" : "#\(id)")
         default:
             var name = kind.description
             if mayBeNull { name += "_or_null" }
