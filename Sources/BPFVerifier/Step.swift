@@ -186,7 +186,16 @@ extension Engine {
                 path.state[register: dstReg] = is32 ? .scalar(.range(0, UInt64(UInt32.max))) : .unknownScalar
                 return
             }
-            path.state[register: dstReg] = .scalar(is32 ? src.value.signExtended32(fromBytes: bytes) : src.value.signExtended(fromBytes: bytes))
+            var r = RegisterValue.scalar(is32 ? src.value.signExtended32(fromBytes: bytes) : src.value.signExtended(fromBytes: bytes))
+            if src.value.umax < 1 << UInt64(bytes * 8 - 1) {
+                // No sign bit can be set: the copy equals the source and stays linked to it
+                // (Linux prepares the source as for a move, which ends a link with a constant).
+                var s = src
+                s.prepareLinkedCopy(newID: newID)
+                if s != src { path.state[register: srcReg] = s }
+                r.id = s.id
+            }
+            path.state[register: dstReg] = r
             return
         case .le16, .le32, .le64, .be16, .be32, .be64, .bswap16, .bswap32, .bswap64:
             let dst = try readRegister(path.state, dstReg, pc)

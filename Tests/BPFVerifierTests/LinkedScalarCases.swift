@@ -53,6 +53,9 @@ let linkedScalarCases: [VerdictCase] = [
     c("no link: a second constant", P.index("mov %r4, %r2\nadd %r4, 1\nadd %r4, 1\njgt %r4, 65, out\njlt %r4, 2, out"), "ptr_arith"),
     c("no link: another operation after the add", P.index("mov %r4, %r2\nadd %r4, 1\nor %r4, 0\njgt %r4, 64, out\njlt %r4, 1, out"), "ptr_arith"),
     c("no link: the offset copy copied again", P.index("mov %r4, %r2\nadd %r4, 1\nmov %r5, %r4\njgt %r4, 64, out\njlt %r4, 1, out"), "ptr_arith"),
+    c("no link: the offset copy sign-extended", P.index("mov %r4, %r2\nadd %r4, 1\njgt %r4, 100, out\nmovsx864 %r5, %r4\njgt %r4, 64, out\njlt %r4, 1, out"), "negative"),
+    c("linked: a sign extension that cannot extend", P.index("jgt %r2, 100, out\nmovsx864 %r5, %r2\njgt %r5, 63, out"), "ok"),
+    c("no link: a sign extension that may extend", P.index("jgt %r2, 200, out\nmovsx864 %r5, %r2\njgt %r5, 63, out"), "bounds"),
     c("no link: the offset copy spilled", P.index("mov %r4, %r2\nadd %r4, 1\nstxdw [%r10-16], %r4\njgt %r4, 64, out\njlt %r4, 1, out"), "ptr_arith"),
     // Spill and fill.
     c("linked add: the spilled original follows the copy", P.index("mov %r4, %r2\nadd %r4, 1\nstxdw [%r10-16], %r2\njgt %r4, 64, out\njlt %r4, 1, out\nldxdw %r2, [%r10-16]"), "ok"),

@@ -21,7 +21,8 @@ import BPFTestSupport
         if chance(0.2) { body.append("\(pick(["jgt", "jlt", "jsgt"])) %r\(index), \(pick([0x7ffffff0, 5, 100, -5])), out") }
         var copies: [Int] = []
         for copy in [4, 5, 1].prefix(Int.random(in: 1...3, using: &rng)) {
-            body.append("\(chance(0.7) ? "mov" : "mov32") %r\(copy), %r\(chance(0.8) || copies.isEmpty ? index : copies.last!)")
+            let move = chance(0.85) ? (chance(0.7) ? "mov" : "mov32") : pick(["movsx864", "movsx1664", "movsx3264", "movsx832", "movsx1632"])
+            body.append("\(move) %r\(copy), %r\(chance(0.8) || copies.isEmpty ? index : copies.last!)")
             let k: Int64 = chance(0.7) ? Int64.random(in: -3...3, using: &rng) : pick([0x7fff_ffff, -0x8000_0000, 64, -65, -1, 0xffff])
             body.append("\(pick(["add", "add", "sub"]))\(chance(0.5) ? "" : "32") %r\(copy), \(k)")
             copies.append(copy)
