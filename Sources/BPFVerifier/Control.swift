@@ -57,10 +57,19 @@ extension Engine {
             // is_branch_taken decides those): it resets the register's ranges, keeping its
             // known bits (reg_bounds_sanity_check), and explores the branch.
             a1.resetIfContradictory(); b1.resetIfContradictory(); a2.resetIfContradictory(); b2.resetIfContradictory()
-            setScalar(&taken, dstReg, a1)
-            if isReg { setScalar(&taken, Int(d.source), b1) }
-            setScalar(&fall, dstReg, a2)
-            if isReg { setScalar(&fall, Int(d.source), b2) }
+            taken[register: dstReg].value = a1
+            if isReg { taken[register: Int(d.source)].value = b1 }
+            fall[register: dstReg].value = a2
+            if isReg { fall[register: Int(d.source)].value = b2 }
+            // Registers linked to an operand learn its new bounds, source first (sync_linked_regs).
+            if isReg && src.id != 0 {
+                syncLinked(&taken, from: Int(d.source))
+                syncLinked(&fall, from: Int(d.source))
+            }
+            if dst.id != 0 {
+                syncLinked(&taken, from: dstReg)
+                syncLinked(&fall, from: dstReg)
+            }
         }
         var handled = false
         let srcIsZero = src.kind == .scalar && src.value.constantValue == 0
@@ -87,31 +96,21 @@ extension Engine {
     /// The history flags naming the registers linked by id to a jump's operands.
     func linkedCopies(_ state: AbstractState, dst: RegisterValue, src: RegisterValue?) -> UInt64? {
         var ids: [UInt32] = []
-        if dst.kind == .scalar && dst.id != 0 { ids.append(dst.id) }
-        if let src, src.kind == .scalar, src.id != 0 { ids.append(src.id) }
+        if dst.kind == .scalar && dst.id != 0 { ids.append(dst.linkID) }
+        if let src, src.kind == .scalar, src.id != 0 { ids.append(src.linkID) }
         guard !ids.isEmpty else { return nil }
         var mask: UInt16 = 0
         var elsewhere = false
         let last = state.frames.count - 1
         for (f, frame) in state.frames.enumerated() {
-            for r in 0..<11 where frame.registers[r].kind == .scalar && ids.contains(frame.registers[r].id) {
+            for r in 0..<11 where frame.registers[r].kind == .scalar && ids.contains(frame.registers[r].linkID) {
                 if f == last { mask |= 1 << UInt16(r) } else { elsewhere = true }
             }
             for s in 0..<64 {
-                if let v = frame.stack[s].spilled, v.kind == .scalar, ids.contains(v.id) { elsewhere = true }
+                if let v = frame.stack[s].spilled, v.kind == .scalar, ids.contains(v.linkID) { elsewhere = true }
             }
         }
         return HistoryFlag.linked(mask, elsewhere: elsewhere)
-    }
-
-    /// Sets a scalar register and every register linked to it by id.
-    func setScalar(_ state: inout AbstractState, _ r: Int, _ value: Scalar) {
-        let id = state[register: r].id
-        state[register: r].value = value
-        guard id != 0 else { return }
-        state.forEachRegister { reg in
-            if reg.kind == .scalar && reg.id == id { reg.value = value }
-        }
     }
 
     func branchTaken(_ a: RegisterValue, _ b: RegisterValue, _ op: Comparison, is32: Bool) -> Bool? {
@@ -259,7 +258,7 @@ extension Engine {
                 }
                 // Back to the call: the helper may run the callback again. Scalars the
                 // iteration changed and nothing needs exactly are widened, so it converges.
-                if let previous = previousIteration(of: callSite, path) {
+                if let previous = previousIteration(of: callSite, path, skippingCurrent: false) {
                     widenImprecise(&path.state, from: nodes[previous].state)
                 }
                 path.pc = callSite

@@ -130,11 +130,22 @@ extension Engine {
         if id == 12, let reference = state.references.first {
             throw fail(.unreleasedReference(pc: pc, acquiredAt: reference.pc, helper: reference.helper))
         }
-        if let callback {
+        // bpf_loop runs its callback at most nr_loops times: Linux counts the entries on a path
+        // (callback_depth, with r1 precise) and stops exploring the callback at the count.
+        var runsCallback = true
+        if callback != nil && id == 181 {
+            var request = PrecisionRequest(frame: state.frames.count - 1)
+            request.add(register: 1)
+            markPrecise(&path, request, skipFirst: true)
+            let count = state[register: 1].kind == .scalar ? state[register: 1].value.umax : .max
+            runsCallback = UInt64(state.current.callbackDepth) < count
+        }
+        if let callback, runsCallback {
             // As Linux (push_callback_call): one path runs the callback in a frame of its
             // own and comes back to this call, which then may run it again, until the
             // states at the call converge; this path goes on as if the helper returned.
             var calleeState = state
+            calleeState.current.callbackDepth += 1
             try callLocal(d, &calleeState, returnTo: pc, entry: callback, callback: true)
             let caller = state
             switch id {
@@ -157,6 +168,7 @@ extension Engine {
             }
             try fork(path, to: callback, state: calleeState, decision: UInt32(pc) << 2 | 1)
         }
+        if callback != nil { state.current.callbackDepth = 0 }
         let lookupCannotFail = id == 1 && map != nil && constantKeyInRange(&path, state, map!)
         for r in 1...5 { state[register: r] = .uninitialized }
         if Engine.changesPacketData.contains(id) {

@@ -298,11 +298,12 @@ extension Engine {
             let srcReg = Int(d.source)
             value = try readRegister(path.state, srcReg, pc)
             let base = path.state[register: Int(d.destination)]
-            if base.kind == .stack && value.kind == .scalar && value.id == 0 && !value.value.isConstant && privileged
-                && value.value.umax >> UInt64(size * 8) == 0 {
+            if base.kind == .stack && value.kind == .scalar && privileged && value.value.umax >> UInt64(size * 8) == 0
+                && base.value.isConstant && (Int64(base.offset) + Int64(d.offset) + Int64(bitPattern: base.value.bits.value)) % 8 == 0 {
                 // The spilled copy and the register stay linked (assign_scalar_id_before_mov).
-                value.id = newID()
-                path.state[register: srcReg] = value
+                let before = value
+                value.prepareLinkedCopy(newID: newID)
+                if value != before { path.state[register: srcReg] = value }
             }
             if size < 8 && value.kind == .scalar {
                 let id = value.value.umax >> UInt64(size * 8) == 0 ? value.id : 0

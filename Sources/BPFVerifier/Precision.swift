@@ -228,9 +228,17 @@ extension Engine {
         let mask = HistoryFlag.linkedMask(flags)
         guard mask != 0 else { return true }
         let operands = UInt16(1 << dst) | UInt16(1 << src)
+        if HistoryFlag.linkedElsewhere(flags) {
+            // Copies in stack slots or other frames were refined too, and the history does not
+            // name them: if anything there needs precision it may be one of them, so give up
+            // following (every scalar becomes precise) rather than miss the link.
+            let elsewhere = bt.slots.contains { $0 != 0 }
+                || bt.registers.indices.contains { $0 != bt.frame && bt.registers[$0] != 0 }
+            if elsewhere || bt.registers[bt.frame] & (mask | operands) != 0 { return false }
+            return true
+        }
         let needed = bt.registers[bt.frame] & (mask | operands)
         guard needed != 0 else { return true }
-        if HistoryFlag.linkedElsewhere(flags) { return false }
         bt.registers[bt.frame] |= mask | operands
         return true
     }

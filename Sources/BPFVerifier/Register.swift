@@ -106,7 +106,8 @@ public struct RegisterValue: Hashable, Sendable, CustomStringConvertible {
         switch kind {
         case .notInitialized: return "?"
         case .scalar:
-            return value.description + (id != 0 ? "#\(id)" : "")
+            // A link with a constant added shows as Linux shows it: the link's id and the constant.
+            return value.description + (id == 0 ? "" : hasAddedConstant ? "#\(linkID)\(offset < 0 ? "" : "+")\(offset)" : "#\(id)")
         default:
             var name = kind.description
             if mayBeNull { name += "_or_null" }
@@ -166,6 +167,9 @@ public struct Frame: Hashable, Sendable {
     public var functionEntry: Int
     /// Deepest byte of the stack this frame touched.
     public var stackDepth: Int = 0
+    /// Times this frame's bpf_loop callback has been entered on this path since the call was
+    /// last left (Linux's `callback_depth`): at most the loop count, then the call returns.
+    public var callbackDepth: Int = 0
 
     public init(frameNumber: Int, callSite: Int, functionEntry: Int) {
         registers = Array(repeating: .uninitialized, count: 11)

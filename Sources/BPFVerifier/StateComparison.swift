@@ -49,6 +49,8 @@ enum StateComparison {
         let last = old.frames.count - 1
         for f in 0...last {
             guard old.frames[f].callSite == new.frames[f].callSite else { return false }
+            // A state that ran the bpf_loop callback more times has fewer runs left to check.
+            guard old.frames[f].callbackDepth <= new.frames[f].callbackDepth else { return false }
         }
         for f in 0...last {
             let of = old.frames[f], nf = new.frames[f]
@@ -83,7 +85,12 @@ enum StateComparison {
         switch old.kind {
         case .scalar:
             if mode == .notExact && !old.precise { return true }
-            if old.id != 0 && !ids.checkScalar(old.id, new.id) { return false }
+            // A constant added to a linked register (BPF_ADD_CONST) must match exactly, and
+            // the link itself is mapped by its id without the flag, so that the old state's
+            // `r4 = r2 + 1` is only matched by the same relation between the same registers.
+            if old.hasAddedConstant != new.hasAddedConstant { return false }
+            if old.hasAddedConstant && old.offset != new.offset { return false }
+            if old.id != 0 && !ids.checkScalar(old.linkID, new.linkID) { return false }
             return old.value.includes(new.value)
         default:
             guard old.mayBeNull == new.mayBeNull, old.offset == new.offset, old.target == new.target,

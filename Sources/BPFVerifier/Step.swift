@@ -71,10 +71,13 @@ extension Engine {
         return false
     }
 
-    /// The checkpoint of the previous iteration at a loop instruction (find_prev_entry).
-    func previousIteration(of pc: Int, _ path: Path) -> Int? {
+    /// The checkpoint of the previous iteration at a loop instruction (find_prev_entry). At
+    /// `may_goto` the path's own checkpoint at `pc` is the current iteration, so it is skipped
+    /// (Linux looks from the state's parent); back from a callback, the latest checkpoint at the
+    /// call is the iteration just run (Linux looks from the state itself).
+    func previousIteration(of pc: Int, _ path: Path, skippingCurrent: Bool = true) -> Int? {
         guard path.parentNode >= 0 else { return nil }
-        var n = nodes[path.parentNode].pc == pc ? nodes[path.parentNode].parent : path.parentNode
+        var n = skippingCurrent && nodes[path.parentNode].pc == pc ? nodes[path.parentNode].parent : path.parentNode
         while n >= 0 {
             if nodes[n].pc == pc && nodes[n].state.frames.count == path.state.frames.count { return n }
             n = nodes[n].parent
@@ -150,9 +153,10 @@ extension Engine {
             return
         case .mov64Reg:
             var src = try readRegister(path.state, srcReg, pc)
-            if src.kind == .scalar && !src.value.isConstant && src.id == 0 {
-                src.id = newID()
-                path.state[register: srcReg] = src
+            if src.kind == .scalar {
+                let before = src
+                src.prepareLinkedCopy(newID: newID)
+                if src != before { path.state[register: srcReg] = src }
             }
             path.state[register: dstReg] = src
             return
@@ -162,9 +166,10 @@ extension Engine {
                 var v = src.value.truncated(toBytes: 4)
                 v.sync()
                 var r = RegisterValue.scalar(v)
-                if src.value.umax <= UInt64(UInt32.max), !src.value.isConstant {
+                if src.value.umax <= UInt64(UInt32.max) {
                     var s = src
-                    if s.id == 0 { s.id = newID(); path.state[register: srcReg] = s }
+                    s.prepareLinkedCopy(newID: newID)
+                    if s != src { path.state[register: srcReg] = s }
                     r.id = s.id
                 }
                 path.state[register: dstReg] = r
@@ -181,7 +186,16 @@ extension Engine {
                 path.state[register: dstReg] = is32 ? .scalar(.range(0, UInt64(UInt32.max))) : .unknownScalar
                 return
             }
-            path.state[register: dstReg] = .scalar(is32 ? src.value.signExtended32(fromBytes: bytes) : src.value.signExtended(fromBytes: bytes))
+            var r = RegisterValue.scalar(is32 ? src.value.signExtended32(fromBytes: bytes) : src.value.signExtended(fromBytes: bytes))
+            if src.value.umax < 1 << UInt64(bytes * 8 - 1) {
+                // No sign bit can be set: the copy equals the source and stays linked to it
+                // (Linux prepares the source as for a move, which ends a link with a constant).
+                var s = src
+                s.prepareLinkedCopy(newID: newID)
+                if s != src { path.state[register: srcReg] = s }
+                r.id = s.id
+            }
+            path.state[register: dstReg] = r
             return
         case .le16, .le32, .le64, .be16, .be32, .be64, .bswap16, .bswap32, .bswap64:
             let dst = try readRegister(path.state, dstReg, pc)
@@ -234,7 +248,12 @@ extension Engine {
                 try recordSanitation(pc, op, dstReg: dstReg, ALUSanitation(state: ALUSanitation.nonPointer, limit: 0))
             }
             var r = RegisterValue.scalar(Scalar.apply(op, dst.value, src.value, is32: is32))
-            r.id = 0
+            if privileged && (op == .add || op == .sub) && src.value.isConst(is32: is32) && (isImm || srcReg != dstReg) {
+                // `r += c` keeps r linked, with c as its offset (BPF_ADD_CONST).
+                r.id = dst.id
+                r.offset = dst.offset
+                r.linkAfterConstant(op, src.value.constValue(is32: is32), is32: is32, umaxBefore: dst.value.umax)
+            }
             path.state[register: dstReg] = r
             return
         }

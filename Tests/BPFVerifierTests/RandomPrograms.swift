@@ -5,7 +5,8 @@ import BPFTestSupport
 /// Random verifier-test programs in assembly text: scalar ALU of both widths with edge immediates,
 /// forward conditional jumps (both widths, register and immediate), stack stores and loads (in and
 /// slightly out of bounds, initialised or not), map lookups with and without NULL checks, map value
-/// accesses at constant and bounded variable offsets, packet accesses with and without range checks
+/// accesses at constant and bounded variable offsets (some bounded through a linked copy with a
+/// constant added, `c = i; c += k; if c > N`), packet accesses with and without range checks
 /// (XDP and TC), pointer spills and fills, atomics on the stack, helper calls that clobber r1-r5, and an exit with r0 set or not. Only forward jumps, so
 /// every program ends. Deterministic for a seed.
 ///
@@ -290,9 +291,11 @@ struct RandomProgramGenerator {
     private mutating func valueAccess() {
         let (suffix, bytes) = size()
         var base = 7
-        if chance(0.4) {
+        if chance(0.5) {
             let index = pick(Self.scalarRegisters.filter { initialised.contains($0) && $0 != 5 } + [3])
-            if chance(0.6) {
+            if chance(0.5) {
+                linkedBound(index)
+            } else if chance(0.6) {
                 emit("and %r\(index), \(pick([7, 15, 31, 56, 63, 64, 127]))")
             } else {
                 emit("\(pick(["jgt", "jge", "jsgt"])) %r\(index), \(pick([7, 31, 56, 63, 64])), \(forwardLabel())")
@@ -310,6 +313,23 @@ struct RandomProgramGenerator {
         } else {
             emit("st\(suffix) [%r\(base)\(signed(off))], \(immediate())")
         }
+    }
+
+    /// Bounds `index` through a linked copy with a constant offset (`c = index; c += k; if c > N`),
+    /// which Linux links (BPF_ADD_CONST) for 64- and 32-bit add/sub of constants in range.
+    private mutating func linkedBound(_ index: Int) {
+        let copy = pick([0, 2, 3, 4].filter { $0 != index })
+        emit(chance(0.8) ? "mov %r\(copy), %r\(index)" : "mov32 %r\(copy), %r\(index)")
+        let k: Int64 = chance(0.85) ? Int64(int(-4...4)) : pick([0x7fff_ffff, -0x8000_0000, 64, -64])
+        emit("\(pick(["add", "add", "sub"]))\(chance(0.75) ? "" : "32") %r\(copy), \(k)")
+        if chance(0.1) { emit("\(pick(["mov %r\(int(0...5)), %r\(copy)", "or %r\(copy), 0", "add %r\(copy), 1"]))") }
+        let first = chance(0.5) ? copy : index
+        emit("\(pick(["jgt", "jge", "jsgt", "jgt32"])) %r\(first), \(pick([60, 63, 64, 66])), \(forwardLabel())")
+        if chance(0.7) {
+            let second = chance(0.5) ? copy : index
+            emit("\(pick(["jslt", "jlt", "jsle"])) %r\(second), \(pick([-3, 0, 1, 2, 4])), \(forwardLabel())")
+        }
+        initialised.insert(copy)
     }
 
     /// A range check `r8 + N > r9` then an access at r8 + off (sometimes without the check).

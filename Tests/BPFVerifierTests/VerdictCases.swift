@@ -175,7 +175,8 @@ let branchCases: [VerdictCase] = [
     c("reg jset fall-through", P.index("mov %r4, -64\njset %r2, %r4, out"), "ok"),
     c("reg jeq32 learns low half only", P.index("mov %r4, 12\njeq32 %r2, %r4, +1\nja out"), "ptr_arith"),
     c("bounds copied to linked register", P.index("mov %r4, %r2\njgt %r4, 63, out"), "ok"),
-    c("link broken by add", P.index("mov %r4, %r2\nadd %r4, 1\njgt %r4, 63, out"), "ptr_arith"),
+    // Linked with the offset (BPF_ADD_CONST): r2 = r4 - 1 is in [-1, 62], as Linux says.
+    c("linked copy one below zero", P.index("mov %r4, %r2\nadd %r4, 1\njgt %r4, 63, out"), "negative"),
     c("linked with offset", P.index("mov %r4, %r2\nadd %r4, 1\njgt %r4, 64, out\njeq %r2, -1, out"), "ok"),
     c("bounds survive spill and fill", P.index("jgt %r2, 63, out\nstxdw [%r10-16], %r2\nldxdw %r2, [%r10-16]"), "ok"),
     c("bounds lost by partial overwrite of spill", P.index("jgt %r2, 63, out\nstxdw [%r10-16], %r2\nstb [%r10-16], 0x7f\nldxdw %r2, [%r10-16]"), "ptr_arith"),
@@ -510,4 +511,4 @@ let disagreementCases: [VerdictCase] = [
 
 let verdictCases: [VerdictCase] = structureCases + initialisationCases + scalarCases + branchCases + pointerCases
     + mapCases + packetCases + contextCases + helperCases + referenceCases + callCases + loopAndArithmeticCases
-    + regressionCases + unprivilegedCases + disagreementCases + socketCases
+    + regressionCases + unprivilegedCases + disagreementCases + socketCases + linkedScalarCases

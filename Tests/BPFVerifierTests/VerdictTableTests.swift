@@ -12,9 +12,7 @@ import BPFObject
     static let complexityLimit = 20_000
 
     /// Cases where Linux accepts and BPFKit still refuses (over-strict, never unsafe).
-    static let openDisagreements: [String: String] = [
-        "linked with offset": "Linux links scalars that differ by a constant (r4 = r2 + 1); BPFKit links exact copies only",
-    ]
+    static let openDisagreements: [String: String] = [:]
 
     @Test(arguments: verdictCases)
     func bpfkitVerdict(_ c: VerdictCase) throws {
