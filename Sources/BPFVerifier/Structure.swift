@@ -132,7 +132,9 @@ struct ProgramStructure {
             let t = d.index
             switch d.descriptor.form {
             case .conditionalImmediate, .conditionalRegister:
+                // The jump and its target (Linux's visit_insn and push_insn for a BRANCH edge).
                 isPrunePoint[t] = true
+                if let target = d.target { isPrunePoint[target] = true }
             case .mayGoto:
                 isPrunePoint[t] = true
                 isForceCheckpoint[t] = true
@@ -155,14 +157,18 @@ struct ProgramStructure {
             default: break
             }
         }
-        let liveIn = computeLiveness(slots: slots, successors: successors)
+        let liveIn = computeLiveness(slots: slots, successors: successors) { id in
+            options.helpers.prototype(of: id)?.arguments.count
+        }
         return ProgramStructure(slots: slots, functionEntries: functionEntries, functionOf: functionOf,
                                 isPrunePoint: isPrunePoint, isForceCheckpoint: isForceCheckpoint,
                                 callsCallback: callsCallback, liveIn: liveIn)
     }
 
-    /// Registers used and defined by an instruction (for liveness).
-    static func usesAndDefs(_ d: DecodedInstruction) -> (use: UInt16, def: UInt16) {
+    /// Registers used and defined by an instruction (for liveness). A helper call reads only
+    /// the registers of its prototype's arguments, as Linux's `compute_insn_live_regs` says;
+    /// other calls read r1-r5.
+    static func usesAndDefs(_ d: DecodedInstruction, helperArguments: Int? = nil) -> (use: UInt16, def: UInt16) {
         let dst = UInt16(1) << UInt16(d.destination), src = UInt16(1) << UInt16(d.source)
         let args: UInt16 = 0b111110, callerSaved: UInt16 = 0b111111
         switch d.descriptor.form {
@@ -175,7 +181,10 @@ struct ProgramStructure {
         case .unary: return (dst, dst)
         case .conditionalImmediate: return (dst, 0)
         case .conditionalRegister: return (dst | src, 0)
-        case .callHelper, .callLocal, .callKernelFunction: return (args, callerSaved)
+        case .callHelper:
+            guard let count = helperArguments else { return (args, callerSaved) }
+            return (UInt16((1 << (count + 1)) - 2), callerSaved)
+        case .callLocal, .callKernelFunction: return (args, callerSaved)
         case .callRegister: return (args | dst, callerSaved)
         case .exit: return (1, 0)
         case .loadImmediate64: return (0, dst)
@@ -193,7 +202,9 @@ struct ProgramStructure {
         }
     }
 
-    static func computeLiveness(slots: [DecodedInstruction?], successors: (DecodedInstruction) -> [Int]) -> [UInt16] {
+    static func computeLiveness(slots: [DecodedInstruction?], successors: (DecodedInstruction) -> [Int],
+                                helperArguments: (Int32) -> Int?) -> [UInt16] {
+        let arguments = slots.map { d in d.flatMap { $0.descriptor.form == .callHelper ? helperArguments($0.immediate) : nil } }
         var live = [UInt16](repeating: 0, count: slots.count)
         var changed = true
         while changed {
@@ -202,7 +213,7 @@ struct ProgramStructure {
                 guard let d = slots[i] else { continue }
                 var out: UInt16 = 0
                 for s in successors(d) where s < slots.count { out |= live[s] }
-                let (use, def) = usesAndDefs(d)
+                let (use, def) = usesAndDefs(d, helperArguments: arguments[i])
                 let new = use | (out & ~def) | (1 << 10)
                 if new != live[i] { live[i] = new; changed = true }
             }

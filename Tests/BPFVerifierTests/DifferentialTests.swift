@@ -169,3 +169,38 @@ import BPFObject
                 "BPFKit's unprivileged profile refused \(linuxOnly.count) programs Linux accepts")
     }
 }
+
+/// The work BPFKit's verifier does follows Linux's: on random programs both accept, the
+/// instructions processed (paths walked, states pruned at the same prune points) are compared
+/// with the count in Linux's log. Counts, not times: they do not depend on the machine.
+@Suite struct InstructionCountTests {
+    @Test func processedInstructionsFollowLinux() throws {
+        guard LinuxOracle.isAvailable else {
+            print("skipping the instruction-count comparison: bpf() is not available here")
+            return
+        }
+        let verifier = Verifier(options: VerifierOptions(complexityLimit: 100_000))
+        var compared = 0, equal = 0, ours = 0, linux = 0
+        var outliers: [String] = []
+        for i in 0..<3_000 {
+            let seed = DifferentialTests.firstSeed &+ UInt64(i)
+            let program = RandomProgramGenerator.program(seed: seed, options: DifferentialTests.options(seed: seed))
+            let instructions = try Assembler.assembleProgram(program.source).instructions
+            let result = verifier.verify(VerifierInput(instructions: instructions, programType: program.type, maps: OracleMaps.descriptions))
+            guard result.isAccepted, let kernel = LinuxOracle.verdict(of: instructions, type: program.type), kernel.accepted,
+                  let line = kernel.log.split(separator: "\n").last(where: { $0.hasPrefix("processed ") }),
+                  let count = Int(line.split(separator: " ")[1]) else { continue }
+            compared += 1
+            ours += result.instructionsProcessed
+            linux += count
+            if result.instructionsProcessed == count { equal += 1 }
+            if result.instructionsProcessed > count * 3 / 2 + 4 {
+                outliers.append("seed \(seed): BPFKit \(result.instructionsProcessed), Linux \(count)")
+            }
+        }
+        print("instruction counts: \(compared) programs accepted by both; \(equal) processed exactly as many instructions as Linux; total BPFKit \(ours), Linux \(linux)")
+        #expect(compared > 0)
+        #expect(outliers.isEmpty, "programs where BPFKit processes far more instructions than Linux: \(outliers.prefix(10))")
+        #expect(Double(ours) <= 1.05 * Double(linux), "BPFKit processed \(ours) instructions where Linux processed \(linux)")
+    }
+}

@@ -423,6 +423,10 @@ let regressionCases: [VerdictCase] = [
     c("movsx keeps a range of one sign", "ldxw %r4, [%r1+0]\nand %r4, 15\nmovsx864 %r9, %r4\njsle %r9, 15, +1\nstb [%r10+8], 1\nmov %r0, 0\nexit", "ok"),
     // Linux 6.18 forgets a register's ranges when the fall-through of `jset` clears bits, and
     // recomputes them from the known bits: `r8 >= 1000` is lost.
+    // A conditional jump's target is a prune point (Linux's push_insn for a BRANCH edge): the
+    // constant path meets the checkpoint of the path where r2 is any 32-bit number, and is
+    // pruned before its out-of-range constant reaches the pointer arithmetic.
+    c("jump target is a prune point", "mov %r6, %r1\nldxw %r0, [%r6+8]\nmov %r2, 1738459345\nldxw %r4, [%r6+4]\njsle %r4, 1441159017, l2\narsh %r2, %r0\njlt32 %r1, 8, l4\nsub32 %r2, 0\nl2: stb [%r10-15], 0\nadd %r2, %r6\nl4: exit", "ok"),
     c("jset fall-through forgets ranges", "ldxw %r8, [%r1+4]\nadd %r8, 1000\njset %r8, 31, +2\njge %r8, 1000, +1\nstb [%r10+8], 1\nmov %r0, 0\nexit", "bounds"),
     c("jset32 fall-through forgets 64-bit ranges", "ldxw %r8, [%r1+4]\nadd %r8, 1000\njset32 %r8, 31, +2\njge %r8, 1000, +1\nstb [%r10+8], 1\nmov %r0, 0\nexit", "bounds"),
     c("jset taken branch keeps ranges", "ldxw %r8, [%r1+4]\nadd %r8, 1000\nmov %r0, 0\njset %r8, 32, +1\nexit\njge %r8, 1000, +1\nstb [%r10+8], 1\nmov %r0, 0\nexit", "ok"),
