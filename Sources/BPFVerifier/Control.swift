@@ -106,7 +106,7 @@ extension Engine {
             for r in 0..<11 where frame.registers[r].kind == .scalar && ids.contains(frame.registers[r].linkID) {
                 if f == last { mask |= 1 << UInt16(r) } else { elsewhere = true }
             }
-            for s in 0..<64 {
+            for s in 0..<frame.stack.storedCount {
                 if let v = frame.stack[s].spilled, v.kind == .scalar, ids.contains(v.linkID) { elsewhere = true }
             }
         }

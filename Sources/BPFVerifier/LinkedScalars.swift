@@ -90,7 +90,7 @@ extension Engine {
         }
         for f in state.frames.indices {
             for i in 0..<11 where !(f == last && i == r) { sync(&state.frames[f].registers[i]) }
-            for s in 0..<64 where state.frames[f].stack[s].spilled != nil { sync(&state.frames[f].stack[s].spilled!) }
+            for s in 0..<state.frames[f].stack.storedCount where state.frames[f].stack[s].spilled != nil { sync(&state.frames[f].stack[s].spilled!) }
         }
     }
 }

@@ -125,7 +125,7 @@ extension Engine {
             for r in 0..<11 where frame.registers[r].kind == .scalar && frame.registers[r].precise {
                 request.registers[f] |= 1 << UInt16(r)
             }
-            for s in 0..<64 {
+            for s in 0..<frame.stack.storedCount {
                 if let spilled = frame.stack[s].spilled, spilled.kind == .scalar, spilled.precise {
                     request.slots[f] |= 1 << UInt64(s)
                 }

@@ -156,11 +156,52 @@ public struct StackSlot: Hashable, Sendable {
     }
 }
 
+/// A frame's 64 stack slots, stored only up to the deepest slot written: most functions
+/// use a few slots, and every checkpoint keeps a copy of every frame. Slots beyond the
+/// stored ones read as empty; equality and hashing ignore trailing empty slots.
+public struct StackSlots: Hashable, Sendable {
+    public static let count = 64
+    private var slots: [StackSlot] = []
+
+    public init() {}
+
+    public subscript(index: Int) -> StackSlot {
+        get { index < slots.count ? slots[index] : .empty }
+        set {
+            if index >= slots.count {
+                if newValue.isEmpty { return }
+                slots.append(contentsOf: repeatElement(.empty, count: index + 1 - slots.count))
+            }
+            slots[index] = newValue
+        }
+        _modify {
+            if index >= slots.count {
+                slots.append(contentsOf: repeatElement(.empty, count: index + 1 - slots.count))
+            }
+            yield &slots[index]
+        }
+    }
+
+    /// The slots that may hold something (the rest are empty).
+    public var storedCount: Int { slots.count }
+
+    public static func == (a: StackSlots, b: StackSlots) -> Bool {
+        for i in 0..<max(a.slots.count, b.slots.count) where a[i] != b[i] { return false }
+        return true
+    }
+
+    public func hash(into hasher: inout Hasher) {
+        var end = slots.count
+        while end > 0 && slots[end - 1].isEmpty { end -= 1 }
+        for i in 0..<end { hasher.combine(slots[i]) }
+    }
+}
+
 /// One call frame: its registers and its 512-byte stack.
 public struct Frame: Hashable, Sendable {
     public var registers: [RegisterValue]
     /// Slot i covers bytes [-(i+1)*8, -i*8) below the frame pointer.
-    public var stack: [StackSlot]
+    public var stack = StackSlots()
     /// The call instruction that created the frame (-1 for the main frame).
     public var callSite: Int
     /// Entry instruction of the function this frame runs.
@@ -174,7 +215,6 @@ public struct Frame: Hashable, Sendable {
     public init(frameNumber: Int, callSite: Int, functionEntry: Int) {
         registers = Array(repeating: .uninitialized, count: 11)
         registers[10] = .pointer(.stack, target: Int32(frameNumber))
-        stack = Array(repeating: .empty, count: 64)
         self.callSite = callSite
         self.functionEntry = functionEntry
     }
@@ -223,7 +263,7 @@ public struct AbstractState: Hashable, Sendable {
     public mutating func forEachRegister(_ body: (inout RegisterValue) -> Void) {
         for f in frames.indices {
             for r in 0..<11 { body(&frames[f].registers[r]) }
-            for s in 0..<64 where frames[f].stack[s].spilled != nil {
+            for s in 0..<frames[f].stack.storedCount where frames[f].stack[s].spilled != nil {
                 body(&frames[f].stack[s].spilled!)
             }
         }

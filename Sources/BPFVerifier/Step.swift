@@ -94,7 +94,7 @@ extension Engine {
         }
         for f in state.frames.indices {
             for r in 0..<11 { widen(old.frames[f].registers[r], &state.frames[f].registers[r]) }
-            for s in 0..<64 {
+            for s in 0..<min(old.frames[f].stack.storedCount, state.frames[f].stack.storedCount) {
                 if let o = old.frames[f].stack[s].spilled, state.frames[f].stack[s].spilled != nil {
                     widen(o, &state.frames[f].stack[s].spilled!)
                 }

@@ -218,7 +218,7 @@ final class Engine {
             for r in 0..<11 where frame.registers[r].isInitialized {
                 regs.append("R\(r)=\(frame.registers[r])")
             }
-            for s in 0..<64 where !frame.stack[s].isEmpty {
+            for s in 0..<frame.stack.storedCount where !frame.stack[s].isEmpty {
                 regs.append("fp-\((s + 1) * 8)=\(frame.stack[s].description)")
             }
             parts.append(prefix + regs.joined(separator: " "))
