@@ -20,6 +20,8 @@ struct ProgramStructure {
     var callsCallback: [Bool]
     /// Registers (bit i = ri) whose value may be read before being written, at each slot.
     var liveIn: [UInt16]
+    /// Stack slots of the current frame that may still be read, at each slot (StackLiveness).
+    var stackLiveIn: [UInt64]
 
     static func check(_ instructions: [Instruction], options: VerifierOptions) throws(VerifierError) -> ProgramStructure {
         guard instructions.count <= options.instructionLimit else {
@@ -160,9 +162,20 @@ struct ProgramStructure {
         let liveIn = computeLiveness(slots: slots, successors: successors) { id in
             options.helpers.prototype(of: id)?.arguments.count
         }
+        let stackLiveIn = StackLiveness.compute(slots: slots, successors: successors) { id in
+            // Only helpers whose arguments are all numbers, map pointers or the context
+            // cannot be handed a pointer into the stack.
+            guard let arguments = options.helpers.prototype(of: id)?.arguments else { return true }
+            return arguments.contains { argument in
+                switch argument {
+                case .scalar, .size, .mapPointer, .context, .allocationSize: false
+                default: true
+                }
+            }
+        }
         return ProgramStructure(slots: slots, functionEntries: functionEntries, functionOf: functionOf,
                                 isPrunePoint: isPrunePoint, isForceCheckpoint: isForceCheckpoint,
-                                callsCallback: callsCallback, liveIn: liveIn)
+                                callsCallback: callsCallback, liveIn: liveIn, stackLiveIn: stackLiveIn)
     }
 
     /// Registers used and defined by an instruction (for liveness). A helper call reads only

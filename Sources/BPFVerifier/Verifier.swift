@@ -280,6 +280,7 @@ final class Engine {
     func visit(_ path: inout Path) throws -> Bool {
         let pc = path.pc
         let live = structure.liveIn[pc]
+        let liveStack = structure.stackLiveIn[pc]
         let force = structure.isForceCheckpoint[pc] || path.historyJumps > 40
         var addNew = force || (jumpsProcessed - previousJumps >= 2 && processed - previousProcessed >= 8)
         let mode: StateComparison.Mode = privileged ? .notExact : .rangeWithin
@@ -294,14 +295,14 @@ final class Engine {
                 var skipLoopCheck = false
                 if structure.slots[pc]?.operation == .mayGoto,
                    nodes[index].state.mayGotoDepth != path.state.mayGotoDepth,
-                   StateComparison.includes(nodes[index].state, path.state, live: live, mode: .rangeWithin, maps: lockMaps) {
+                   StateComparison.includes(nodes[index].state, path.state, live: live, liveStack: liveStack, mode: .rangeWithin, maps: lockMaps) {
                     // may_goto bounds the loop at run time: an iteration that repeats an earlier state is covered.
                     nodes[index].hits += 1
                     if changed { explored[pc] = list }
                     return true
                 }
                 if structure.callsCallback[pc] {
-                    if StateComparison.includes(nodes[index].state, path.state, live: live, mode: .rangeWithin, maps: lockMaps) {
+                    if StateComparison.includes(nodes[index].state, path.state, live: live, liveStack: liveStack, mode: .rangeWithin, maps: lockMaps) {
                         nodes[index].hits += 1
                         if changed { explored[pc] = list }
                         return true
@@ -315,7 +316,7 @@ final class Engine {
                 if !force && jumpsProcessed - previousJumps < 20 && processed - previousProcessed < 100 {
                     addNew = false
                 }
-            } else if StateComparison.includes(nodes[index].state, path.state, live: live, mode: mode, maps: lockMaps) {
+            } else if StateComparison.includes(nodes[index].state, path.state, live: live, liveStack: liveStack, mode: mode, maps: lockMaps) {
                 nodes[index].hits += 1
                 if changed { explored[pc] = list }
                 if privileged { propagatePrecision(from: index, to: &path) }

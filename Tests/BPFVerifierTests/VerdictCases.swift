@@ -426,6 +426,8 @@ let regressionCases: [VerdictCase] = [
     // A conditional jump's target is a prune point (Linux's push_insn for a BRANCH edge): the
     // constant path meets the checkpoint of the path where r2 is any 32-bit number, and is
     // pruned before its out-of-range constant reaches the pointer arithmetic.
+    // A slot that differs between two paths still counts when it is read after they meet.
+    c("a slot read after the join keeps the paths apart", P.lookup(0) + "\njeq %r0, 0, out\nldxw %r2, [%r6+0]\njgt %r2, 10, +2\nstdw [%r10-16], 1\nja +1\nstdw [%r10-16], 100\nldxdw %r4, [%r10-16]\nadd %r0, %r4\nldxb %r0, [%r0+0]\nexit\nout: mov %r0, 0\nexit", "bounds"),
     c("jump target is a prune point", "mov %r6, %r1\nldxw %r0, [%r6+8]\nmov %r2, 1738459345\nldxw %r4, [%r6+4]\njsle %r4, 1441159017, l2\narsh %r2, %r0\njlt32 %r1, 8, l4\nsub32 %r2, 0\nl2: stb [%r10-15], 0\nadd %r2, %r6\nl4: exit", "ok"),
     c("jset fall-through forgets ranges", "ldxw %r8, [%r1+4]\nadd %r8, 1000\njset %r8, 31, +2\njge %r8, 1000, +1\nstb [%r10+8], 1\nmov %r0, 0\nexit", "bounds"),
     c("jset32 fall-through forgets 64-bit ranges", "ldxw %r8, [%r1+4]\nadd %r8, 1000\njset32 %r8, 31, +2\njge %r8, 1000, +1\nstb [%r10+8], 1\nmov %r0, 0\nexit", "bounds"),
