@@ -156,52 +156,11 @@ struct CallbackConvergenceTests {
             """, true),
     ]
 
-    /// Linux's verdict and log (level 1) for `program` of `spec`, loaded with BTF func info.
+    /// Linux's verdict and log (level 1, or `BPFKIT_LINUX_LOG_LEVEL`) for `program` of `spec`,
+    /// loaded with BTF func info.
     static func linuxVerdict(_ spec: ObjectSpec, program name: String) throws -> (accepted: Bool, log: String) {
-        let kernel = try KernelCollection(spec: spec)
-        let program = try #require(spec.program(named: name))
-        let functions = program.functionInfo.isEmpty ? [(instructionIndex: 0, name: program.name)]
-            : program.functionInfo.map { (instructionIndex: $0.instructionIndex, name: $0.name) }
-        var strings: [UInt8] = [0] + Array("int".utf8) + [0]
-        var types: [UInt32] = [1, 1 << 24, 4, 0x0100_0020, 0, 13 << 24, 1]
-        var records: [UInt32] = []
-        for (index, function) in functions.enumerated() {
-            let nameOffset = UInt32(strings.count)
-            strings += Array(function.name.utf8) + [0]
-            types += [nameOffset, 12 << 24, 2]
-            records += [UInt32(function.instructionIndex), UInt32(3 + index)]
-        }
-        var blob: [UInt8] = [0x9f, 0xeb, 1, 0]
-        func append(_ value: UInt32) { blob += withUnsafeBytes(of: value.littleEndian) { Array($0) } }
-        append(24); append(0); append(UInt32(types.count * 4)); append(UInt32(types.count * 4)); append(UInt32(strings.count))
-        types.forEach(append)
-        blob += strings
-        let btf = try KernelProgramWithFunctions.bpf(18, [(0, .pointer(blob)), (16, .word(UInt32(blob.count)))])
-        defer { close(btf) }
-        let instructions = try kernel.relocatedInstructions(of: program).map { $0.rawValue.littleEndian }
-        let logSize = 1 << 24
-        let logBuffer = UnsafeMutableRawBufferPointer.allocate(byteCount: logSize, alignment: 8)
-        defer { logBuffer.deallocate() }
-        logBuffer.initializeMemory(as: UInt8.self, repeating: 0)
-        let address = UInt64(UInt(bitPattern: logBuffer.baseAddress))
-        var accepted = true
-        do {
-            let descriptor = try KernelProgramWithFunctions.bpf(5, [
-                (0, .word(program.type.rawValue)), (4, .word(UInt32(instructions.count))),
-                (8, .pointer(instructions.withUnsafeBytes { Array($0) })), (16, .pointer(Array("GPL".utf8) + [0])),
-                (24, .word(ProcessInfo.processInfo.environment["BPFKIT_LINUX_LOG_LEVEL"].flatMap { UInt32($0) } ?? 1)),
-                (28, .word(UInt32(logSize))),
-                (32, .word(UInt32(truncatingIfNeeded: address))), (36, .word(UInt32(truncatingIfNeeded: address >> 32))),
-                (72, .word(UInt32(btf))), (76, .word(8)),
-                (80, .pointer(records.flatMap { value in withUnsafeBytes(of: value.littleEndian) { Array($0) } })),
-                (88, .word(UInt32(functions.count))),
-            ])
-            close(descriptor)
-        } catch {
-            accepted = false
-        }
-        let log = String(decoding: logBuffer.prefix { $0 != 0 }, as: UTF8.self)
-        return (accepted, log)
+        let level = ProcessInfo.processInfo.environment["BPFKIT_LINUX_LOG_LEVEL"].flatMap { UInt32($0) } ?? 1
+        return try KernelProgramWithFunctions.verdict(try KernelCollection(spec: spec), program: name, logLevel: level)
     }
 
     @Test(arguments: programs.map(\.name))

@@ -17,6 +17,44 @@ final class KernelProgramWithFunctions {
 
     init(_ collection: KernelCollection, program name: String) throws {
         let spec = try #require(collection.spec.program(named: name))
+        let info = try Self.loadFunctionInfo(spec)
+        btf = info.btf
+        do {
+            descriptor = try Self.bpf(5, try Self.loadFields(collection, spec, info))  // BPF_PROG_LOAD
+        } catch {
+            close(btf)
+            throw error
+        }
+    }
+
+    /// Linux's verdict on `program` and its verifier log at `logLevel`, loaded as `init` loads it.
+    static func verdict(_ collection: KernelCollection, program name: String,
+                        logLevel: UInt32) throws -> (accepted: Bool, log: String) {
+        let spec = try #require(collection.spec.program(named: name))
+        let info = try loadFunctionInfo(spec)
+        defer { close(info.btf) }
+        let logSize = 1 << 24
+        let logBuffer = UnsafeMutableRawBufferPointer.allocate(byteCount: logSize, alignment: 8)
+        defer { logBuffer.deallocate() }
+        logBuffer.initializeMemory(as: UInt8.self, repeating: 0)
+        let address = UInt64(UInt(bitPattern: logBuffer.baseAddress))
+        // The kernel writes at most `logSize` bytes into `logBuffer`, which outlives the call.
+        let logFields: [(offset: Int, value: Field)] = [
+            (24, .word(logLevel)), (28, .word(UInt32(logSize))),
+            (32, .word(UInt32(truncatingIfNeeded: address))), (36, .word(UInt32(truncatingIfNeeded: address >> 32))),
+        ]
+        var accepted = true
+        do {
+            close(try bpf(5, try loadFields(collection, spec, info) + logFields))
+        } catch {
+            accepted = false
+        }
+        return (accepted, String(decoding: logBuffer.prefix { $0 != 0 }, as: UTF8.self))
+    }
+
+    /// The smallest BTF naming every function of `spec`, loaded into the kernel, and the
+    /// func_info records that point at it.
+    private static func loadFunctionInfo(_ spec: ProgramSpec) throws -> (btf: Int32, records: [UInt8], count: Int) {
         let functions = spec.functionInfo.isEmpty ? [(instructionIndex: 0, name: spec.name)]
             : spec.functionInfo.map { (instructionIndex: $0.instructionIndex, name: $0.name) }
         // Types: 1 int, 2 int(void), 3... one FUNC per function.
@@ -39,22 +77,20 @@ final class KernelProgramWithFunctions {
         append(UInt32(strings.count))
         types.forEach(append)
         blob += strings
-        btf = try Self.bpf(18, [(0, .pointer(blob)), (16, .word(UInt32(blob.count)))])  // BPF_BTF_LOAD
+        let btf = try bpf(18, [(0, .pointer(blob)), (16, .word(UInt32(blob.count)))])  // BPF_BTF_LOAD
+        return (btf, records.flatMap { value in withUnsafeBytes(of: value.littleEndian) { Array($0) } }, functions.count)
+    }
+
+    /// BPF_PROG_LOAD's fields for `spec` with its func_info.
+    private static func loadFields(_ collection: KernelCollection, _ spec: ProgramSpec,
+                                   _ info: (btf: Int32, records: [UInt8], count: Int)) throws -> [(offset: Int, value: Field)] {
         let instructions = try collection.relocatedInstructions(of: spec).map { $0.rawValue.littleEndian }
-        let license = Array("GPL".utf8) + [0]
-        do {
-            descriptor = try Self.bpf(5, [  // BPF_PROG_LOAD
-                (0, .word(spec.type.rawValue)), (4, .word(UInt32(instructions.count))),
-                (8, .pointer(instructions.withUnsafeBytes { Array($0) })), (16, .pointer(license)),
-                (68, .word(spec.expectedAttachType?.rawValue ?? 0)),
-                (72, .word(UInt32(btf))), (76, .word(8)),
-                (80, .pointer(records.flatMap { value in withUnsafeBytes(of: value.littleEndian) { Array($0) } })),
-                (88, .word(UInt32(functions.count))),
-            ])
-        } catch {
-            close(btf)
-            throw error
-        }
+        return [
+            (0, .word(spec.type.rawValue)), (4, .word(UInt32(instructions.count))),
+            (8, .pointer(instructions.withUnsafeBytes { Array($0) })), (16, .pointer(Array("GPL".utf8) + [0])),
+            (68, .word(spec.expectedAttachType?.rawValue ?? 0)),
+            (72, .word(UInt32(info.btf))), (76, .word(8)), (80, .pointer(info.records)), (88, .word(UInt32(info.count))),
+        ]
     }
 
     deinit {
