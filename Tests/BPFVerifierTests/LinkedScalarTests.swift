@@ -40,30 +40,8 @@ import BPFTestSupport
     }
 
     @Test func linkedProgramsAgreeWithLinux() throws {
-        guard LinuxOracle.isAvailable else {
-            print("skipping the linked-scalar comparison: bpf() is not available here")
-            return
-        }
-        let count = 1000
-        var accepted = 0, onlyBPFKit: [UInt64] = [], onlyLinux: [UInt64] = []
-        let verifier = Verifier(options: VerifierOptions(complexityLimit: 100_000))
-        for seed in UInt64(0)..<UInt64(count) {
-            let source = Self.program(seed: seed)
-            let instructions = try Assembler.assembleProgram(source).instructions
-            let result = verifier.verify(VerifierInput(instructions: instructions, programType: .socketFilter,
-                                                       maps: OracleMaps.descriptions))
-            let linux = try #require(LinuxOracle.verdict(of: instructions, type: .socketFilter))
-            if linux.accepted { accepted += 1 }
-            if result.isAccepted && !linux.accepted {
-                onlyBPFKit.append(seed)
-                Issue.record("seed \(seed): Linux refuses, BPFKit accepts\n\(source)\n\(LinuxOracle.tail(linux.log))")
-            } else if !result.isAccepted && linux.accepted {
-                onlyLinux.append(seed)
-            }
-        }
-        print("linked scalars: \(count) programs, \(count - onlyBPFKit.count - onlyLinux.count) verdicts agree with Linux, \(accepted) accepted by Linux; refused only by BPFKit: seeds \(onlyLinux)")
-        // BPFKit may miss a contradiction Linux finds (over-strict), rarely.
-        #expect(onlyLinux.count * 100 <= count, "BPFKit refused \(onlyLinux.count) programs Linux accepts: seeds \(onlyLinux.prefix(20))")
+        try KnowledgeComparison.run("linked-scalar", count: 1000, firstSeed: 0, type: .socketFilter,
+                                    generate: Self.program(seed:))
     }
 
     /// Two paths that link r4 differently (a copy of r2, r3, r5 = r2 or r7 = r3; a constant or none;
@@ -100,23 +78,7 @@ import BPFTestSupport
     }
 
     @Test func joinedPathsAgreeWithLinux() throws {
-        guard LinuxOracle.isAvailable else { return }
-        let count = 800
-        var onlyLinux: [UInt64] = []
-        let verifier = Verifier(options: VerifierOptions(complexityLimit: 100_000))
-        for seed in UInt64(0)..<UInt64(count) {
-            let source = Self.joinedProgram(seed: seed)
-            let instructions = try Assembler.assembleProgram(source).instructions
-            let result = verifier.verify(VerifierInput(instructions: instructions, programType: .socketFilter,
-                                                       maps: OracleMaps.descriptions))
-            let linux = try #require(LinuxOracle.verdict(of: instructions, type: .socketFilter))
-            if result.isAccepted && !linux.accepted {
-                Issue.record("seed \(seed): Linux refuses, BPFKit accepts\n\(source)\n\(LinuxOracle.tail(linux.log))")
-            } else if !result.isAccepted && linux.accepted {
-                onlyLinux.append(seed)
-            }
-        }
-        print("linked scalars at joins: \(count) programs; refused only by BPFKit: seeds \(onlyLinux)")
-        #expect(onlyLinux.count * 100 <= count, "BPFKit refused \(onlyLinux.count) programs Linux accepts: seeds \(onlyLinux.prefix(20))")
+        try KnowledgeComparison.run("linked scalars at joins", count: 800, firstSeed: 0, type: .socketFilter,
+                                    generate: Self.joinedProgram(seed:))
     }
 }
