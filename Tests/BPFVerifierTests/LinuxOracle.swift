@@ -59,9 +59,9 @@ enum LinuxOracle {
     }
 
     /// Linux's unprivileged verdicts on many programs, asked from one thread without capabilities.
-    static func unprivilegedVerdicts(of programs: [([Instruction], ProgramType)]) -> [Verdict]? {
+    static func unprivilegedVerdicts(of programs: [([Instruction], ProgramType)], withLog: Bool = true) -> [Verdict]? {
         guard isUnprivilegedAvailable else { return nil }
-        let verdicts = try? UnprivilegedCaller.run { programs.map { verdict(of: $0.0, type: $0.1) } }
+        let verdicts = try? UnprivilegedCaller.run { programs.map { verdict(of: $0.0, type: $0.1, withLog: withLog) } }
         return verdicts.flatMap { $0.contains { $0 == nil } ? nil : $0.map { $0! } }
     }
 
