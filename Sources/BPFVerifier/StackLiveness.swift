@@ -9,26 +9,11 @@ import BPFInstructionSet
 enum StackLiveness {
     static let everySlot = UInt64.max
 
-    /// Slot mask (bit i: bytes [-(i+1)*8, -i*8) of the frame) live before each slot.
+    /// Slot mask (bit i: bytes [-(i+1)*8, -i*8) of the frame) live before each slot. Nothing
+    /// is live after `exit`, which has no successor: the frame ends there.
     static func compute(slots: [DecodedInstruction?], successors: (DecodedInstruction) -> [Int],
                         helperReadsMemory: (Int32) -> Bool) -> [UInt64] {
-        var live = [UInt64](repeating: 0, count: slots.count)
-        var changed = true
-        while changed {
-            changed = false
-            for i in stride(from: slots.count - 1, through: 0, by: -1) {
-                guard let d = slots[i] else { continue }
-                var out: UInt64 = 0
-                // The frame ends at exit: nothing of it is read afterwards.
-                if d.descriptor.form != .exit {
-                    for s in successors(d) where s < slots.count { out |= live[s] }
-                }
-                let (use, kill) = effect(d, helperReadsMemory: helperReadsMemory)
-                let new = use | (out & ~kill)
-                if new != live[i] { live[i] = new; changed = true }
-            }
-        }
-        return live
+        ProgramStructure.backwardLiveness(slots: slots, successors: successors) { effect($0, helperReadsMemory: helperReadsMemory) }
     }
 
     /// The slots `d` may read, and the slots it overwrites whole.

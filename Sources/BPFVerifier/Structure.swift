@@ -217,17 +217,27 @@ struct ProgramStructure {
 
     static func computeLiveness(slots: [DecodedInstruction?], successors: (DecodedInstruction) -> [Int],
                                 helperArguments: (Int32) -> Int?) -> [UInt16] {
-        let arguments = slots.map { d in d.flatMap { $0.descriptor.form == .callHelper ? helperArguments($0.immediate) : nil } }
-        var live = [UInt16](repeating: 0, count: slots.count)
+        // r10 is always live: it is the frame.
+        backwardLiveness(slots: slots, successors: successors) { d in
+            let (use, def) = usesAndDefs(d, helperArguments: d.descriptor.form == .callHelper ? helperArguments(d.immediate) : nil)
+            return (use | 1 << 10, def)
+        }
+    }
+
+    /// A backward may-analysis to its fixed point: what is live before a slot is what it
+    /// reads, plus what is live after it (on any successor) and it does not overwrite.
+    static func backwardLiveness<Mask: FixedWidthInteger>(slots: [DecodedInstruction?], successors: (DecodedInstruction) -> [Int],
+                                                          effect: (DecodedInstruction) -> (use: Mask, kill: Mask)) -> [Mask] {
+        let effects = slots.map { $0.map(effect) }
+        var live = [Mask](repeating: 0, count: slots.count)
         var changed = true
         while changed {
             changed = false
             for i in stride(from: slots.count - 1, through: 0, by: -1) {
-                guard let d = slots[i] else { continue }
-                var out: UInt16 = 0
+                guard let d = slots[i], let (use, kill) = effects[i] else { continue }
+                var out: Mask = 0
                 for s in successors(d) where s < slots.count { out |= live[s] }
-                let (use, def) = usesAndDefs(d, helperArguments: arguments[i])
-                let new = use | (out & ~def) | (1 << 10)
+                let new = use | (out & ~kill)
                 if new != live[i] { live[i] = new; changed = true }
             }
         }
